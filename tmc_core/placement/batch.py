@@ -1,0 +1,138 @@
+"""Place many workloads against shared capacity: the entry points the CLI, controller and simulator call.
+
+Reference semantics are sequential: workloads go in order of priority (high first), then
+namespace/name, and each decision sees the capacity the previous ones consumed. Nothing here keeps
+state between calls: the capacity snapshot is copied from the index at the start of every call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tmc_core.model.cluster import Cluster, Fleet
+from tmc_core.model.decision import Decision, TargetCluster
+from tmc_core.model.policy import PlacementPolicy
+from tmc_core.model.workload import Workload
+from tmc_core.placement.index import FleetIndex, resource_vector
+from tmc_core.placement.pipeline import Outcome, PolicyCache, place_workload
+from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry
+
+__all__ = ["PlacementTask", "place", "place_batch", "placement_order"]
+
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementTask:
+    """One workload to place: its policy, the placement it comes from, and where it runs now."""
+
+    workload: Workload
+    policy: PlacementPolicy
+    placement: str = ""
+    current: Mapping[str, int] = field(default_factory=dict)
+
+
+def placement_order(tasks: Sequence[PlacementTask]) -> list[int]:
+    """Positions of ``tasks`` in placement order: priority desc, then namespace, name."""
+    return sorted(
+        range(len(tasks)),
+        key=lambda k: (
+            -tasks[k].workload.priority,
+            tasks[k].workload.namespace,
+            tasks[k].workload.name,
+            tasks[k].workload.kind,
+        ),
+    )
+
+
+def _index_for(fleet: FleetIndex | Fleet | Sequence[Cluster], tasks: Sequence[PlacementTask]) -> FleetIndex:
+    asked = {r for t in tasks for r in t.workload.requests}
+    if isinstance(fleet, FleetIndex):
+        if asked <= set(fleet.resources):
+            return fleet
+        fleet = fleet.fleet
+    return FleetIndex.from_fleet(fleet, extra_resources=asked)
+
+
+def _decision(index: FleetIndex, task: PlacementTask, outcome: Outcome) -> Decision:
+    duplicated = task.policy.replica_strategy == "Duplicated"
+    targets = sorted(
+        (
+            TargetCluster.model_construct(name=index.names[c], replicas=int(r))
+            for c, r in zip(outcome.clusters.tolist(), outcome.replicas.tolist(), strict=True)
+            if duplicated or r > 0
+        ),
+        key=lambda t: t.name,
+    )
+    return Decision.model_construct(
+        workload=task.workload.ref,
+        placement=task.placement,
+        clusters=tuple(targets),
+        schedulable=outcome.schedulable,
+        reason=outcome.reason,
+        explanation=outcome.explanation,
+    )
+
+
+def place_batch(
+    fleet: FleetIndex | Fleet | Sequence[Cluster],
+    tasks: Sequence[PlacementTask],
+    *,
+    explain: bool = False,
+    registry: Registry = DEFAULT_REGISTRY,
+) -> tuple[Decision, ...]:
+    """Decide every task against shared capacity, sequentially; decisions come back in task order.
+
+    Each decision releases the replicas a workload no longer runs on a cluster and consumes what it
+    newly runs, so capacity is never exceeded by the batch as a whole.
+    """
+    index = _index_for(fleet, tasks)
+    free = index.free.copy()
+    placed = np.zeros(index.size, dtype=np.int64)
+    cache = PolicyCache()
+    out: list[Decision | None] = [None] * len(tasks)
+    for k in placement_order(tasks):
+        task = tasks[k]
+        request = resource_vector(task.workload.requests, index.resources)
+        previous = np.zeros(index.size, dtype=np.int64)
+        for name, n in task.current.items():
+            pos = index.position.get(name)
+            if pos is not None and n > 0:
+                previous[pos] = n
+        outcome = place_workload(
+            index,
+            task.workload,
+            task.policy,
+            free=free,
+            request=request,
+            previous=previous,
+            placed=placed,
+            registry=registry,
+            cache=cache,
+            explain=explain,
+        )
+        new = np.zeros(index.size, dtype=np.int64)
+        new[outcome.clusters] = outcome.replicas
+        changed = np.flatnonzero(new != previous)
+        if changed.size:
+            free[changed] -= (new[changed] - previous[changed])[:, None] * request[None, :]
+        placed[outcome.clusters[outcome.replicas > 0]] += 1
+        out[k] = _decision(index, task, outcome)
+    return tuple(d for d in out if d is not None)
+
+
+def place(
+    fleet: FleetIndex | Fleet | Sequence[Cluster],
+    workload: Workload,
+    policy: PlacementPolicy | None = None,
+    *,
+    current: Mapping[str, int] | None = None,
+    explain: bool = False,
+) -> Decision:
+    """Place a single workload (a batch of one)."""
+    task = PlacementTask(workload, policy or PlacementPolicy(), current=dict(current or {}))
+    return place_batch(fleet, [task], explain=explain)[0]

@@ -1,0 +1,448 @@
+"""Place one workload: filter -> score -> select -> divide, per clusterAffinities term, with reasons.
+
+The pipeline is the Kubernetes scheduler framework's shape over numpy arrays. Static parts (filters
+and scores that depend on the policy term only) are computed once per batch through ``PolicyCache``;
+per workload only capacity-dependent work remains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tmc_core.model.decision import ClusterScore, Explanation, summarise_filtered
+from tmc_core.model.policy import ClusterAffinityTerm, PlacementPolicy, Prioritizer
+from tmc_core.model.quantity import Quantity, QuantityFormat
+from tmc_core.model.workload import Workload
+from tmc_core.placement.cycle import Cycle, available_replicas
+from tmc_core.placement.divide import (
+    divide_duplicated,
+    divide_dynamic,
+    divide_static,
+    static_weights,
+    webster,
+)
+from tmc_core.placement.filters import Filter, affinity_mask
+from tmc_core.placement.index import FleetIndex
+from tmc_core.placement.registry import DEFAULT_PRIORITIZERS, DEFAULT_REGISTRY, Registry
+from tmc_core.placement.scores import check_range
+from tmc_core.placement.select import Ranked, rank, select_clusters
+
+__all__ = ["Outcome", "PolicyCache", "gvk_of", "place_workload"]
+
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
+
+
+def gvk_of(workload: Workload) -> str:
+    """``group/version/Kind`` (or ``version/Kind`` for the core group) of a workload."""
+    return f"{workload.api_version}/{workload.kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class _StaticPart:
+    masks: tuple[BoolArray, ...]
+    strict: BoolArray
+    soft: BoolArray
+    both: BoolArray
+
+
+@dataclass(slots=True)
+class PolicyCache:
+    """Static filter masks, static scores and static weights, keyed by policy identity and term.
+
+    Lives for one batch call (policies are immutable, so identity is a safe key while the batch
+    holds them); never shared across calls, so the core keeps no state between calls.
+    """
+
+    statics: dict[tuple[int, int, str], _StaticPart] = field(default_factory=dict)
+    scores: dict[tuple[int, int, str, int], FloatArray] = field(default_factory=dict)
+    weights: dict[tuple[int, int], BoolArray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result for one workload: fleet indices and replicas (rank order), status and reasons."""
+
+    clusters: IntArray
+    replicas: IntArray
+    schedulable: bool
+    reason: str = ""
+    term: str = ""
+    explanation: Explanation | None = None
+
+
+def _static_part(cycle: Cycle, registry: Registry, cache: PolicyCache) -> _StaticPart:
+    key = (id(cycle.policy), cycle.term_index, cycle.gvk)
+    part = cache.statics.get(key)
+    if part is not None:
+        return part
+    n = cycle.index.size
+    masks: list[BoolArray] = []
+    strict = np.ones(n, dtype=np.bool_)
+    soft = np.ones(n, dtype=np.bool_)
+    for f in registry.filters:
+        if not f.static:
+            continue
+        m = f.mask(cycle)
+        masks.append(m)
+        if f.keeps_current:
+            soft &= m
+        else:
+            strict &= m
+    part = _StaticPart(tuple(masks), strict, soft, strict & soft)
+    cache.statics[key] = part
+    return part
+
+
+def _filter_masks(cycle: Cycle, registry: Registry, part: _StaticPart) -> list[tuple[Filter, BoolArray]]:
+    """Every filter's mask (static ones from the cache), with the keep-current exception applied."""
+    out: list[tuple[Filter, BoolArray]] = []
+    statics = iter(part.masks)
+    holding = cycle.holding
+    for f in registry.filters:
+        m = next(statics) if f.static else f.mask(cycle)
+        if f.keeps_current:
+            m = m | holding
+        out.append((f, m))
+    return out
+
+
+def _filtered_reasons(
+    cycle: Cycle, masks: Sequence[tuple[Filter, BoolArray]], ok: BoolArray
+) -> dict[str, str]:
+    """For every rejected cluster, the first filter that rejected it and its words."""
+    reasons: dict[str, str] = {}
+    for i in np.flatnonzero(~ok).tolist():
+        for f, m in masks:
+            if not m[i]:
+                reasons[cycle.index.names[i]] = f.reason(cycle, i)
+                break
+    return reasons
+
+
+def _scores(
+    cycle: Cycle,
+    prioritizers: Sequence[Prioritizer],
+    static_ok: BoolArray,
+    feasible: BoolArray,
+    registry: Registry,
+    cache: PolicyCache,
+    breakdown: bool,
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    total = np.zeros(cycle.index.size)
+    parts: dict[str, FloatArray] = {}
+    for k, p in enumerate(prioritizers):
+        plugin = registry.score(p.name)
+        label = f"{p.name}({p.property})" if p.property else p.name
+        if plugin.static:
+            key = (id(cycle.policy), cycle.term_index, cycle.gvk, k)
+            s = cache.scores.get(key)
+            if s is None:
+                s = check_range(label, plugin.score(cycle, p, static_ok), static_ok)
+                cache.scores[key] = s
+        else:
+            s = check_range(label, plugin.score(cycle, p, feasible), feasible)
+        if p.weight:
+            total += p.weight * s
+        if breakdown:
+            parts[label] = s
+    return total, parts
+
+
+def _weights(cycle: Cycle, chosen: IntArray, cache: PolicyCache) -> IntArray:
+    """Static weights of the chosen clusters: max over matching rules, all 1 when none matches."""
+    key = (id(cycle.policy), cycle.term_index)
+    matches = cache.weights.get(key)
+    rs = cycle.policy.replica_scheduling
+    rules = rs.weight_preference.static_weight_list if rs and rs.weight_preference else ()
+    if not rules:
+        return np.ones(chosen.size, dtype=np.int64)
+    if matches is None:
+        matches = np.stack([affinity_mask(cycle.index, r.target_cluster) for r in rules])
+        cache.weights[key] = matches
+    return static_weights(matches[:, chosen], np.array([r.weight for r in rules], dtype=np.int64))
+
+
+def _capped(replicas: IntArray, limit: IntArray, votes: IntArray, names: Sequence[str], uid: str) -> IntArray:
+    """Keep a capacity-blind division within each cluster's room by handing excess seats on along
+    the same Sainte-Lague sequence among clusters that still have room (tmc's capacity guard)."""
+    out = np.minimum(replicas, limit)
+    excess = int(replicas.sum() - out.sum())
+    while excess > 0:
+        open_ = np.flatnonzero((out < limit) & (votes > 0))
+        if open_.size == 0:
+            break
+        more = webster(excess, votes[open_], [names[i] for i in open_.tolist()], initial=out[open_], uid=uid)
+        grown = np.minimum(more, limit[open_])
+        excess = int(more.sum() - grown.sum())
+        out[open_] = grown
+    return out
+
+
+def _quantity_text(resource: str, units: int) -> str:
+    if resource == "cpu":
+        return str(Quantity.from_nanos(units * 10**6))
+    fmt = (
+        QuantityFormat.BINARY_SI if resource in ("memory", "ephemeral-storage") else QuantityFormat.DECIMAL_SI
+    )
+    return str(Quantity.from_nanos(units * 10**9, fmt))
+
+
+def _shortfall(cycle: Cycle, chosen: IntArray, missing: int) -> str:
+    """What the best chosen cluster lacks to take the replicas that did not fit."""
+    room = int(cycle.room[chosen].sum())
+    head = f"needs {cycle.workload.replicas} replicas, selected clusters have room for {room}"
+    if chosen.size == 0 or missing <= 0:
+        return head
+    c = int(chosen[0])
+    lacks = []
+    for r, res in enumerate(cycle.index.resources):
+        req = int(cycle.request[r])
+        if req <= 0:
+            continue
+        need = (int(cycle.available[c]) + missing) * req - int(cycle.free[c, r])
+        if need > 0:
+            lacks.append(f"{_quantity_text(res, need)} {res}")
+    if lacks:
+        head += f"; cluster {cycle.index.names[c]} lacks {', '.join(lacks)} for {missing} more"
+    return head
+
+
+def _divide(cycle: Cycle, chosen: IntArray, cache: PolicyCache) -> tuple[IntArray | None, str, int]:
+    """Replicas per chosen cluster, or (None, message, shortfall) when capacity is short."""
+    w = cycle.workload
+    names = [cycle.index.names[i] for i in chosen.tolist()]
+    strategy = cycle.policy.replica_strategy
+    if strategy == "Duplicated":
+        return divide_duplicated(w.replicas, len(chosen)), "", 0
+    if chosen.size == 0 and w.replicas > 0:
+        return None, "No clusters available to schedule.", w.replicas
+    room = cycle.room[chosen]
+    if strategy == "StaticWeight":
+        weights = _weights(cycle, chosen, cache)
+        result = divide_static(w.replicas, weights, names, w.uid)
+        if int(room[weights > 0].sum()) < w.replicas:
+            short = w.replicas - int(room[weights > 0].sum())
+            msg = f"Clusters available replicas {int(room[weights > 0].sum())} are not enough to schedule."
+            return None, msg, short
+        return _capped(result, room, weights, names, w.uid), "", 0
+    division = divide_dynamic(
+        w.replicas,
+        cycle.available[chosen],
+        cycle.previous[chosen],
+        names,
+        w.uid,
+        aggregated=strategy == "Aggregated",
+    )
+    if not division.schedulable or division.replicas is None:
+        return None, division.message, division.shortfall
+    return division.replicas, "", 0
+
+
+def place_workload(
+    index: FleetIndex,
+    workload: Workload,
+    policy: PlacementPolicy,
+    *,
+    free: IntArray,
+    request: IntArray,
+    previous: IntArray,
+    placed: IntArray,
+    registry: Registry = DEFAULT_REGISTRY,
+    cache: PolicyCache | None = None,
+    explain: bool = False,
+) -> Outcome:
+    """Decide where ``workload`` runs given the capacity snapshot ``free`` (C x R).
+
+    Tries the policy's clusterAffinities terms in order and keeps the first that places the workload
+    (Karmada's fallback); when none does, the first term's failure is reported. Unlike Karmada, every
+    call starts from the first term, so workloads return to the preferred group once it has room.
+    """
+    cache = cache if cache is not None else PolicyCache()
+    gvk = gvk_of(workload)
+    available = available_replicas(free, request)
+    prioritizers = policy.prioritizers or DEFAULT_PRIORITIZERS
+    first_failure: Outcome | None = None
+    steady = _wants_steady(policy, workload, previous)
+    for t, term in enumerate(policy.affinity_terms()):
+        cycle = Cycle(
+            index=index,
+            policy=policy,
+            term=term,
+            term_index=t,
+            workload=workload,
+            gvk=gvk,
+            request=request,
+            free=free,
+            available=available,
+            previous=previous,
+            placed=placed,
+        )
+        if steady:
+            kept = _keep_current(cycle, registry, cache)
+            if kept is not None:
+                if explain:
+                    fresh = _attempt(cycle, term, prioritizers, registry, cache, explain)
+                    if fresh.explanation is not None:
+                        kept = replace(
+                            kept,
+                            explanation=fresh.explanation.model_copy(
+                                update={
+                                    "selected": tuple(index.names[i] for i in kept.clusters.tolist()),
+                                    "notes": ("kept the current assignment: nothing it depends on changed",),
+                                }
+                            ),
+                        )
+                return kept
+        outcome = _attempt(cycle, term, prioritizers, registry, cache, explain)
+        if outcome.schedulable:
+            return outcome
+        if first_failure is None:
+            first_failure = outcome
+    assert first_failure is not None
+    return first_failure
+
+
+def _wants_steady(policy: PlacementPolicy, workload: Workload, previous: IntArray) -> bool:
+    """Whether the current assignment is complete, so an unchanged world need not move it.
+
+    Karmada re-schedules a Divided workload only when its replicas or its placement change; tmc
+    does the same (and lets Duplicated PickAll workloads re-run, so they reach new clusters).
+    """
+    held = previous[previous > 0]
+    if held.size == 0:
+        return False
+    strategy = policy.replica_strategy
+    if strategy == "Duplicated":
+        return policy.placement_type != "PickAll" and bool(np.all(held == workload.replicas))
+    return int(held.sum()) == workload.replicas
+
+
+def _keep_current(cycle: Cycle, registry: Registry, cache: PolicyCache) -> Outcome | None:
+    """The current assignment, if every cluster of it still passes this term and the pick count
+    still holds; ``None`` when the workload must be placed afresh."""
+    policy = cycle.policy
+    part = _static_part(cycle, registry, cache)
+    held = np.flatnonzero(cycle.previous)
+    ok = part.strict[held]
+    for f in registry.filters:
+        if not f.static and not f.keeps_current:
+            ok &= f.mask(cycle)[held]
+    if not ok.all():
+        return None
+    if policy.placement_type == "PickN" and held.size != (policy.number_of_clusters or 0):
+        return None
+    for sc in policy.spread_constraints:
+        too_few = held.size < sc.effective_min
+        too_many = bool(sc.max_groups) and held.size > sc.max_groups
+        if sc.key == "cluster" and (too_few or too_many):
+            return None
+    term = cycle.term.affinity_name if policy.cluster_affinities else ""
+    return Outcome(held, cycle.previous[held].copy(), True, "", term)
+
+
+def _attempt(
+    cycle: Cycle,
+    term: ClusterAffinityTerm,
+    prioritizers: Sequence[Prioritizer],
+    registry: Registry,
+    cache: PolicyCache,
+    explain: bool,
+) -> Outcome:
+    index = cycle.index
+    part = _static_part(cycle, registry, cache)
+    holding = cycle.holding
+    ok = part.strict & (part.soft | holding) if holding.any() else part.both.copy()
+    for f in registry.filters:
+        if not f.static:
+            m = f.mask(cycle)
+            ok &= (m | holding) if f.keeps_current else m
+    feasible = np.flatnonzero(ok)
+    empty = np.zeros(0, dtype=np.int64)
+    term_name = term.affinity_name if cycle.policy.cluster_affinities else ""
+
+    def reasons() -> dict[str, str]:
+        return _filtered_reasons(cycle, _filter_masks(cycle, registry, part), ok)
+
+    if feasible.size == 0:
+        filtered = reasons()
+        summary = summarise_filtered(index.size, 0, filtered)
+        return Outcome(
+            empty,
+            empty,
+            False,
+            summary,
+            term_name,
+            Explanation(total_clusters=index.size, filtered=filtered, affinity_term=term_name)
+            if explain
+            else None,
+        )
+
+    total, parts = _scores(cycle, prioritizers, part.both, ok, registry, cache, explain)
+    ranked = rank(index, feasible, total, cycle.room)
+    selection = select_clusters(index, cycle.policy, ranked, cycle.workload.replicas)
+
+    def explanation(
+        selected: IntArray, shortfall: str = "", notes: tuple[str, ...] = ()
+    ) -> Explanation | None:
+        if not explain:
+            return None
+        return Explanation(
+            total_clusters=index.size,
+            filtered=reasons(),
+            scores=_ranked_scores(index, ranked, parts),
+            selected=tuple(index.names[i] for i in selected.tolist()),
+            shortfall=shortfall,
+            affinity_term=term_name,
+            notes=notes,
+        )
+
+    if not selection.ok:
+        summary = summarise_filtered(index.size, int(feasible.size), reasons())
+        reason = f"{selection.error} ({summary})"
+        return Outcome(empty, empty, False, reason, term_name, explanation(empty, notes=(selection.error,)))
+
+    chosen = selection.clusters
+    replicas, message, missing = _divide(cycle, chosen, cache)
+    if replicas is None:
+        shortfall = _shortfall(cycle, chosen, missing)
+        summary = summarise_filtered(index.size, int(feasible.size), reasons())
+        reason = f"{message.rstrip('.')}: {shortfall} ({summary})"
+        keep = np.flatnonzero(cycle.previous)
+        return Outcome(
+            keep,
+            cycle.previous[keep].copy(),
+            False,
+            reason,
+            term_name,
+            explanation(chosen, shortfall),
+        )
+    if selection.partial:
+        summary = summarise_filtered(index.size, int(feasible.size), reasons())
+        return Outcome(
+            chosen,
+            replicas,
+            False,
+            f"{selection.partial} ({summary})",
+            term_name,
+            explanation(chosen, notes=(selection.partial,)),
+        )
+    return Outcome(chosen, replicas, True, "", term_name, explanation(chosen))
+
+
+def _ranked_scores(
+    index: FleetIndex, ranked: Ranked, parts: dict[str, FloatArray]
+) -> tuple[ClusterScore, ...]:
+    return tuple(
+        ClusterScore(
+            cluster=index.names[c],
+            total=float(ranked.score[k]),
+            plugins={name: round(float(s[c]), 3) for name, s in parts.items()},
+        )
+        for k, c in enumerate(ranked.clusters.tolist())
+    )

@@ -1,0 +1,257 @@
+"""Score plugins: each rates every cluster 0..100 for one reason; the policy weights combine them.
+
+Scores are computed for all clusters at once; only clusters that passed the filters (``feasible``)
+matter, and relative scores (min-max over a property) are normalised over those. ``static`` scores
+depend on the policy term alone and are computed once per batch.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tmc_core.errors import TmcError
+from tmc_core.model.policy import Prioritizer
+from tmc_core.placement.cycle import Cycle
+from tmc_core.placement.filters import affinity_mask, untolerated_preferences
+from tmc_core.placement.index import UNLIMITED
+
+__all__ = [
+    "Balance",
+    "BalancedAllocation",
+    "ClusterProperty",
+    "LeastAllocated",
+    "MostAllocated",
+    "PreferredAffinity",
+    "ResourceAllocatable",
+    "Score",
+    "ScoreRangeError",
+    "Steady",
+    "TaintPreference",
+    "TopologySpread",
+    "check_range",
+]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+MAX_SCORE = 100.0
+
+
+class ScoreRangeError(TmcError):
+    """A score plugin returned a value outside 0..100 (a bug in that plugin, never user input)."""
+
+
+class Score(Protocol):
+    """A score plugin: a name, whether it is static per policy term, and 0..100 per cluster."""
+
+    name: ClassVar[str]
+    static: ClassVar[bool]
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        """0..100 for every cluster (only feasible ones are read)."""
+        ...
+
+
+def check_range(name: str, scores: FloatArray, feasible: BoolArray) -> FloatArray:
+    """Reject scores outside 0..100 (or NaN) on feasible clusters, naming the plugin."""
+    vals = scores[feasible]
+    if vals.size and not (np.all(vals >= 0.0) and np.all(vals <= MAX_SCORE)):
+        bad = vals[~((vals >= 0.0) & (vals <= MAX_SCORE))]
+        raise ScoreRangeError(f"score plugin {name} returned {bad[0]!r}, outside 0..100")
+    return scores
+
+
+def _scored_resources(cycle: Cycle) -> NDArray[np.intp]:
+    """Resources a utilisation score looks at: those the workload requests (not pods), else cpu and
+    memory, as kube-scheduler's defaults."""
+    res = cycle.index.resources
+    asked = [r for r in range(len(res)) if res[r] != "pods" and cycle.request[r] > 0]
+    if not asked:
+        asked = [r for r in range(len(res)) if res[r] in ("cpu", "memory")]
+    return np.asarray(asked, dtype=np.intp)
+
+
+def _used_fraction(cycle: Cycle) -> FloatArray:
+    """Per cluster and scored resource, the fraction allocated after adding one replica (0..1)."""
+    cols = _scored_resources(cycle)
+    if cols.size == 0:
+        return np.zeros((cycle.index.size, 0))
+    alloc = cycle.index.allocatable[:, cols].astype(np.float64)
+    free = cycle.free[:, cols].astype(np.float64)
+    used = alloc - free + cycle.request[cols].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where((alloc > 0) & (alloc < UNLIMITED), used / alloc, 1.0)
+    return np.clip(frac, 0.0, 1.0)
+
+
+class LeastAllocated:
+    """Prefer emptier clusters: 100 x mean free fraction after one more replica (spreads load)."""
+
+    name: ClassVar[str] = "LeastAllocated"
+    static: ClassVar[bool] = False
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        frac = _used_fraction(cycle)
+        if frac.shape[1] == 0:
+            return np.full(cycle.index.size, MAX_SCORE)
+        out: FloatArray = (1.0 - frac.mean(axis=1)) * MAX_SCORE
+        return out
+
+
+class MostAllocated:
+    """Prefer fuller clusters (bin packing): 100 x mean used fraction after one more replica."""
+
+    name: ClassVar[str] = "MostAllocated"
+    static: ClassVar[bool] = False
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        frac = _used_fraction(cycle)
+        if frac.shape[1] == 0:
+            return np.zeros(cycle.index.size)
+        out: FloatArray = frac.mean(axis=1) * MAX_SCORE
+        return out
+
+
+class BalancedAllocation:
+    """Prefer clusters whose resources stay evenly used: 100 x (1 - std of used fractions)."""
+
+    name: ClassVar[str] = "BalancedAllocation"
+    static: ClassVar[bool] = False
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        frac = _used_fraction(cycle)
+        if frac.shape[1] < 2:
+            return np.full(cycle.index.size, MAX_SCORE)
+        out: FloatArray = np.clip((1.0 - frac.std(axis=1)) * MAX_SCORE, 0.0, MAX_SCORE)
+        return out
+
+
+class PreferredAffinity:
+    """Soft affinity: sum of matching preferredClusterAffinities weights, mapped from -S..S to 0..100."""
+
+    name: ClassVar[str] = "PreferredAffinity"
+    static: ClassVar[bool] = True
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        terms = cycle.policy.preferred_cluster_affinities
+        span = float(sum(abs(t.weight) for t in terms))
+        if span == 0:
+            return np.full(cycle.index.size, MAX_SCORE / 2)
+        total = np.zeros(cycle.index.size)
+        for t in terms:
+            total += t.weight * affinity_mask(cycle.index, t.preference)
+        return (total + span) / (2 * span) * MAX_SCORE
+
+
+class Steady:
+    """Stay where it runs now: 100 for clusters holding replicas (Karmada's ClusterLocality)."""
+
+    name: ClassVar[str] = "Steady"
+    static: ClassVar[bool] = False
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        return np.where(cycle.holding, MAX_SCORE, 0.0)
+
+
+class TaintPreference:
+    """Fewer untolerated PreferNoSchedule taints score higher (kube-scheduler's TaintToleration)."""
+
+    name: ClassVar[str] = "TaintPreference"
+    static: ClassVar[bool] = True
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        counts = untolerated_preferences(cycle).astype(np.float64)
+        top = counts[feasible].max(initial=0.0)
+        if top == 0:
+            return np.full(cycle.index.size, MAX_SCORE)
+        out: FloatArray = np.clip((1.0 - counts / top) * MAX_SCORE, 0.0, MAX_SCORE)
+        return out
+
+
+def _minmax(values: FloatArray, feasible: BoolArray, higher_is_better: bool) -> FloatArray:
+    """Min-max normalise over feasible clusters that have a value; missing values score 0."""
+    have = feasible & ~np.isnan(values)
+    out = np.zeros(values.shape)
+    if not have.any():
+        return out
+    lo = float(values[have].min())
+    hi = float(values[have].max())
+    if hi == lo:
+        out[have] = MAX_SCORE
+        return out
+    scaled = (values[have] - lo) / (hi - lo)
+    out[have] = (scaled if higher_is_better else 1.0 - scaled) * MAX_SCORE
+    return out
+
+
+class ClusterProperty:
+    """A numeric cluster property (cost, latencyMs, ...), lower or higher is better, min-max scaled."""
+
+    name: ClassVar[str] = "ClusterProperty"
+    static: ClassVar[bool] = True
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        values = cycle.index.properties.get(prioritizer.property or "")
+        if values is None:
+            return np.zeros(cycle.index.size)
+        return _minmax(values, feasible, prioritizer.prefer == "Higher")
+
+
+class ResourceAllocatable:
+    """OCM's ResourceAllocatableCPU / ResourceAllocatableMemory: more allocatable scores higher."""
+
+    name: ClassVar[str] = "ResourceAllocatable"
+    static: ClassVar[bool] = True
+
+    def __init__(self, resource: str, name: str) -> None:
+        self.resource = resource
+        self.plugin_name = name
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        if self.resource not in cycle.index.resources:
+            return np.zeros(cycle.index.size)
+        col = cycle.index.resource_position(self.resource)
+        values = cycle.index.allocatable[:, col].astype(np.float64)
+        return _minmax(values, feasible, higher_is_better=True)
+
+
+class Balance:
+    """OCM's Balance: clusters that received fewer workloads so far in the batch score higher."""
+
+    name: ClassVar[str] = "Balance"
+    static: ClassVar[bool] = False
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        placed = cycle.placed.astype(np.float64)
+        top = placed[feasible].max(initial=0.0)
+        if top == 0:
+            return np.full(cycle.index.size, MAX_SCORE)
+        out: FloatArray = (1.0 - placed / top) * MAX_SCORE
+        return out
+
+
+class TopologySpread:
+    """Favour clusters in topology domains with fewer candidates, so picks spread across domains."""
+
+    name: ClassVar[str] = "TopologySpread"
+    static: ClassVar[bool] = True
+
+    def score(self, cycle: Cycle, prioritizer: Prioritizer, feasible: BoolArray) -> FloatArray:
+        constraints = cycle.policy.topology_spread_constraints
+        if not constraints:
+            return np.full(cycle.index.size, MAX_SCORE)
+        total = np.zeros(cycle.index.size)
+        for tc in constraints:
+            col = cycle.index.label(tc.topology_key)
+            codes = np.where(feasible, col.codes, -1)
+            present = codes >= 0
+            if not present.any():
+                continue
+            sizes = np.bincount(codes[present], minlength=len(col.values)).astype(np.float64)
+            smallest = sizes[sizes > 0].min()
+            share = np.zeros(cycle.index.size)
+            share[present] = smallest / sizes[codes[present]]
+            total += share * MAX_SCORE
+        return total / len(constraints)
