@@ -137,17 +137,17 @@ def policies(draw: st.DrawFn, n_clusters: int) -> PlacementPolicy:
             )
         )
     pick = draw(st.sampled_from(["PickAll", "PickAll", "PickN", "PickFixed"]))
+    spread = draw(st.sampled_from(["none", "none", "cluster", "region", "zone", "provider", "label"]))
+    lo = draw(st.integers(1, 3))
     if pick == "PickN":
         spec["placementType"] = "PickN"
-        spec["numberOfClusters"] = draw(st.integers(0, n_clusters + 1))
+        spec["numberOfClusters"] = draw(st.integers(lo if spread != "none" else 0, max(lo, n_clusters + 1)))
     elif pick == "PickFixed":
         spec["placementType"] = "PickFixed"
         spec["clusterNames"] = draw(
             st.lists(st.sampled_from([f"c{i}" for i in range(n_clusters + 1)]), min_size=1, unique=True)
         )
-    spread = draw(st.sampled_from(["none", "none", "cluster", "region", "zone", "provider", "label"]))
     if spread != "none":
-        lo = draw(st.integers(1, 3))
         cluster_sc = {"spreadByField": "cluster", "minGroups": lo, "maxGroups": lo + draw(st.integers(0, 3))}
         spec["spreadConstraints"] = [cluster_sc]
         if spread in ("region", "zone", "provider"):
@@ -203,7 +203,9 @@ def policies(draw: st.DrawFn, n_clusters: int) -> PlacementPolicy:
 
 
 @st.composite
-def worlds(draw: st.DrawFn, max_clusters: int = 8, max_workloads: int = 6) -> tuple[list[Cluster], list[PlacementTask]]:
+def worlds(
+    draw: st.DrawFn, max_clusters: int = 8, max_workloads: int = 6
+) -> tuple[list[Cluster], list[PlacementTask]]:
     """Clusters and tasks (workload + policy), with distinct workload names and UIDs."""
     fleet = draw(clusters(max_size=max_clusters))
     tasks = []

@@ -23,7 +23,9 @@ def _by_cluster(d: Decision) -> dict[str, int]:
 
 @SETTINGS
 @given(worlds())
-def test_vectorised_engine_equals_the_per_cluster_oracle(world: tuple[list[Cluster], list[PlacementTask]]) -> None:
+def test_vectorised_engine_equals_the_per_cluster_oracle(
+    world: tuple[list[Cluster], list[PlacementTask]],
+) -> None:
     fleet, tasks = world
     fast = place_batch(fleet, tasks)
     slow = place_reference(fleet, tasks)
@@ -145,7 +147,11 @@ def test_replacing_an_unchanged_world_moves_nothing(world: tuple[list[Cluster], 
         for res, units in extra[c.name].items():
             if res == "pods" and "pods" not in c.allocatable:
                 continue
-            base = (allocated[res].milli_value() if res == "cpu" else allocated[res].value()) if res in allocated else 0
+            base = (
+                (allocated[res].milli_value() if res == "cpu" else allocated[res].value())
+                if res in allocated
+                else 0
+            )
             allocated[res] = f"{base + units}m" if res == "cpu" else str(base + units)
         after.append(c.model_copy(update={"allocated": type(c.allocated)(allocated)}))
     again_tasks = [

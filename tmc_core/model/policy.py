@@ -218,6 +218,12 @@ class PlacementPolicy(Value):
                 "clusterNames",
                 "only allowed with placementType PickFixed (use clusterAffinity.clusterNames)",
             )
+        for sc in self.spread_constraints:
+            n = self.number_of_clusters
+            if sc.key == "cluster" and n is not None and n < sc.effective_min:
+                raise field_error(
+                    "numberOfClusters", f"{n} is less than the cluster spread minGroups {sc.effective_min}"
+                )
         seen: set[str] = set()
         for i, sc in enumerate(self.spread_constraints):
             if sc.key in seen:
