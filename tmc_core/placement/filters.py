@@ -311,4 +311,7 @@ class ResourceFit:
             for r in range(len(cycle.index.resources))
             if cycle.request[r] > 0 and cycle.free[i, r] < need * cycle.request[r]
         ]
-        return f"insufficient {', '.join(short)}" if short else "insufficient resources"
+        if not short:
+            return "insufficient resources"
+        words = short[0] if len(short) == 1 else f"{', '.join(short[:-1])} and {short[-1]}"
+        return f"insufficient {words}"
