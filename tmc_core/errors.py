@@ -34,7 +34,9 @@ class InvalidInput(TmcError, ValueError):
         """Return a copy located more precisely: a path prefix, and the object/source if not yet known."""
         joined = self.path
         if path:
-            joined = f"{path}.{self.path}" if self.path and not self.path.startswith("[") else path + self.path
+            joined = (
+                f"{path}.{self.path}" if self.path and not self.path.startswith("[") else path + self.path
+            )
         return type(self)(
             self.problem,
             path=joined,

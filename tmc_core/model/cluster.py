@@ -85,6 +85,7 @@ class Condition(Value):
     message: str = ""
     last_transition_time: datetime | None = None
     last_heartbeat_time: datetime | None = None
+    observed_generation: int | None = None
 
 
 class Cluster(Value):
@@ -119,13 +120,13 @@ class Cluster(Value):
         out: dict[str, float] = {}
         for key, raw in v.items():
             if isinstance(raw, bool):
-                raise ValueError(f"property {key!r}: expected a number, got {raw!r}")
+                raise field_error(str(key), f"expected a number, got {raw!r}")
             try:
                 num = float(raw)
             except (TypeError, ValueError):
-                raise ValueError(f"property {key!r}: expected a number, got {raw!r}") from None
+                raise field_error(str(key), f"expected a number, got {raw!r}") from None
             if not math.isfinite(num):
-                raise ValueError(f"property {key!r}: expected a finite number, got {raw!r}")
+                raise field_error(str(key), f"expected a finite number, got {raw!r}")
             out[str(key)] = num
         return out
 

@@ -31,9 +31,7 @@ def _as_int(text: str) -> int | None:
         return None
 
 
-def match_requirement(
-    value: str | None, operator: str, values: tuple[str, ...]
-) -> bool:
+def match_requirement(value: str | None, operator: str, values: tuple[str, ...]) -> bool:
     """Whether a label value (``None`` = label absent) satisfies one requirement.
 
     Kubernetes semantics: ``NotIn`` and ``DoesNotExist`` hold for an absent label; ``Gt``/``Lt`` compare
@@ -69,9 +67,9 @@ class LabelSelectorRequirement(Value):
             raise field_error("values", f"operator {self.operator} needs at least one value")
         if self.operator in ("Exists", "DoesNotExist") and self.values:
             raise field_error("values", f"operator {self.operator} takes no values")
-        if self.operator in ("Gt", "Lt"):
-            if len(self.values) != 1 or _as_int(self.values[0]) is None:
-                raise field_error("values", f"operator {self.operator} needs exactly one integer value")
+        one_integer = len(self.values) == 1 and _as_int(self.values[0]) is not None
+        if self.operator in ("Gt", "Lt") and not one_integer:
+            raise field_error("values", f"operator {self.operator} needs exactly one integer value")
         return self
 
     def matches(self, labels: Mapping[str, str]) -> bool:
@@ -108,6 +106,5 @@ class FieldSelector(Value):
     def matches(self, fields: Mapping[str, str]) -> bool:
         """``fields`` maps provider/region/zone to values; empty strings count as absent."""
         return all(
-            match_requirement(fields.get(r.key) or None, r.operator, r.values)
-            for r in self.match_expressions
+            match_requirement(fields.get(r.key) or None, r.operator, r.values) for r in self.match_expressions
         )
