@@ -6,7 +6,8 @@ immutable, and everything a plugin may read is on it, so plugins stay pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +58,8 @@ class Cycle:
     available: IntArray
     previous: IntArray
     placed: IntArray
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Intermediate arrays several plugins share within this one attempt (e.g. used fractions)."""
 
     @property
     def holding(self) -> BoolArray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +29,7 @@ PODS: Final = "pods"
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
+_A = TypeVar("_A", bound=NDArray[Any])
 
 
 def to_units(resource: str, quantity: Quantity) -> int:
@@ -113,7 +114,9 @@ class FleetIndex:
     api_all: BoolArray
     api_kinds: tuple[str, ...]
     api_matrix: BoolArray
-    _empty: BoolArray = field(repr=False)
+    allocatable_f: FloatArray = field(repr=False)
+    limited: BoolArray = field(repr=False)
+    """Per cluster and resource: a finite, positive allocatable (utilisation scores read it)."""
 
     @property
     def size(self) -> int:
@@ -217,8 +220,14 @@ class FleetIndex:
             api_all=api_all,
             api_kinds=kinds,
             api_matrix=api_matrix,
-            _empty=np.zeros(n, dtype=np.bool_),
+            allocatable_f=_frozen(allocatable.astype(np.float64)),
+            limited=_frozen((allocatable > 0) & (allocatable < UNLIMITED)),
         )
+
+
+def _frozen(a: _A) -> _A:
+    a.setflags(write=False)
+    return a
 
 
 def _resource_order(name: str) -> tuple[int, str]:

@@ -45,10 +45,16 @@ def gvk_of(workload: Workload) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _StaticPart:
+    """What one policy term fixes for every workload of a kind: static masks and static scores."""
+
     masks: tuple[BoolArray, ...]
     strict: BoolArray
     soft: BoolArray
     both: BoolArray
+    static_total: FloatArray
+    static_parts: dict[str, FloatArray]
+    dynamic: tuple[tuple[str, Prioritizer], ...]
+    ordered: bool
 
 
 @dataclass(slots=True)
@@ -60,8 +66,8 @@ class PolicyCache:
     """
 
     statics: dict[tuple[int, int, str], _StaticPart] = field(default_factory=dict)
-    scores: dict[tuple[int, int, str, int], FloatArray] = field(default_factory=dict)
     weights: dict[tuple[int, int], BoolArray] = field(default_factory=dict)
+    terms: dict[int, tuple[ClusterAffinityTerm, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,18 @@ class Outcome:
     reason: str = ""
     term: str = ""
     explanation: Explanation | None = None
+
+
+def _needs_order(policy: PlacementPolicy) -> bool:
+    """Whether selection or division reads the rank order (otherwise scores only explain)."""
+    hard_topology = any(t.when_unsatisfiable == "DoNotSchedule" for t in policy.topology_spread_constraints)
+    spreads = bool(policy.spread_constraints) and policy.replica_strategy != "StaticWeight"
+    return (
+        policy.placement_type == "PickN"
+        or spreads
+        or hard_topology
+        or policy.replica_strategy == "Aggregated"
+    )
 
 
 def _static_part(cycle: Cycle, registry: Registry, cache: PolicyCache) -> _StaticPart:
@@ -94,7 +112,23 @@ def _static_part(cycle: Cycle, registry: Registry, cache: PolicyCache) -> _Stati
             soft &= m
         else:
             strict &= m
-    part = _StaticPart(tuple(masks), strict, soft, strict & soft)
+    both = strict & soft
+    total = np.zeros(n)
+    parts: dict[str, FloatArray] = {}
+    dynamic: list[tuple[str, Prioritizer]] = []
+    for p in cycle.policy.prioritizers or DEFAULT_PRIORITIZERS:
+        plugin = registry.score(p.name)
+        label = f"{p.name}({p.property})" if p.property else p.name
+        if plugin.static:
+            s = check_range(label, plugin.score(cycle, p, both), both)
+            parts[label] = s
+            if p.weight:
+                total += p.weight * s
+        else:
+            dynamic.append((label, p))
+    part = _StaticPart(
+        tuple(masks), strict, soft, both, total, parts, tuple(dynamic), _needs_order(cycle.policy)
+    )
     cache.statics[key] = part
     return part
 
@@ -127,26 +161,25 @@ def _filtered_reasons(
 
 def _scores(
     cycle: Cycle,
-    prioritizers: Sequence[Prioritizer],
-    static_ok: BoolArray,
+    part: _StaticPart,
     feasible: BoolArray,
     registry: Registry,
-    cache: PolicyCache,
     breakdown: bool,
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
-    total = np.zeros(cycle.index.size)
-    parts: dict[str, FloatArray] = {}
-    for k, p in enumerate(prioritizers):
-        plugin = registry.score(p.name)
-        label = f"{p.name}({p.property})" if p.property else p.name
-        if plugin.static:
-            key = (id(cycle.policy), cycle.term_index, cycle.gvk, k)
-            s = cache.scores.get(key)
-            if s is None:
-                s = check_range(label, plugin.score(cycle, p, static_ok), static_ok)
-                cache.scores[key] = s
-        else:
-            s = check_range(label, plugin.score(cycle, p, feasible), feasible)
+    """Weighted total: the cached static part, then each capacity-dependent prioritizer in order.
+
+    Built-in dynamic scores are clipped to 0..100 by construction; plugins from any other
+    registry are range-checked on every call.
+    """
+    parts: dict[str, FloatArray] = dict(part.static_parts) if breakdown else {}
+    if not part.dynamic:
+        return part.static_total, parts
+    total = part.static_total.copy()
+    trusted = registry is DEFAULT_REGISTRY
+    for label, p in part.dynamic:
+        s = registry.score(p.name).score(cycle, p, feasible)
+        if not trusted:
+            check_range(label, s, feasible)
         if p.weight:
             total += p.weight * s
         if breakdown:
@@ -266,10 +299,12 @@ def place_workload(
     cache = cache if cache is not None else PolicyCache()
     gvk = gvk_of(workload)
     available = available_replicas(free, request)
-    prioritizers = policy.prioritizers or DEFAULT_PRIORITIZERS
     first_failure: Outcome | None = None
     steady = _wants_steady(policy, workload, previous)
-    for t, term in enumerate(policy.affinity_terms()):
+    terms = cache.terms.get(id(policy))
+    if terms is None:
+        terms = cache.terms[id(policy)] = policy.affinity_terms()
+    for t, term in enumerate(terms):
         cycle = Cycle(
             index=index,
             policy=policy,
@@ -287,7 +322,7 @@ def place_workload(
             kept = _keep_current(cycle, registry, cache)
             if kept is not None:
                 if explain:
-                    fresh = _attempt(cycle, term, prioritizers, registry, cache, explain)
+                    fresh = _attempt(cycle, term, registry, cache, explain)
                     if fresh.explanation is not None:
                         kept = replace(
                             kept,
@@ -299,7 +334,7 @@ def place_workload(
                             ),
                         )
                 return kept
-        outcome = _attempt(cycle, term, prioritizers, registry, cache, explain)
+        outcome = _attempt(cycle, term, registry, cache, explain)
         if outcome.schedulable:
             return outcome
         if first_failure is None:
@@ -349,7 +384,6 @@ def _keep_current(cycle: Cycle, registry: Registry, cache: PolicyCache) -> Outco
 def _attempt(
     cycle: Cycle,
     term: ClusterAffinityTerm,
-    prioritizers: Sequence[Prioritizer],
     registry: Registry,
     cache: PolicyCache,
     explain: bool,
@@ -357,11 +391,12 @@ def _attempt(
     index = cycle.index
     part = _static_part(cycle, registry, cache)
     holding = cycle.holding
-    ok = part.strict & (part.soft | holding) if holding.any() else part.both.copy()
+    held = bool(holding.any())
+    ok = part.strict & (part.soft | holding) if held else part.both.copy()
     for f in registry.filters:
         if not f.static:
             m = f.mask(cycle)
-            ok &= (m | holding) if f.keeps_current else m
+            ok &= (m | holding) if (held and f.keeps_current) else m
     feasible = np.flatnonzero(ok)
     empty = np.zeros(0, dtype=np.int64)
     term_name = term.affinity_name if cycle.policy.cluster_affinities else ""
@@ -383,8 +418,16 @@ def _attempt(
             else None,
         )
 
-    total, parts = _scores(cycle, prioritizers, part.both, ok, registry, cache, explain)
-    ranked = rank(index, feasible, total, cycle.room)
+    if part.ordered or explain:
+        total, parts = _scores(cycle, part, ok, registry, explain)
+        policy = cycle.policy
+        plain_pick_n = not (explain or policy.spread_constraints or policy.topology_spread_constraints)
+        limit = policy.number_of_clusters or 0 if policy.placement_type == "PickN" and plain_pick_n else None
+        ranked = rank(index, feasible, total, cycle.room, limit=limit)
+    else:
+        # Selection and division do not read the order: skip scoring (explanations still score).
+        parts = {}
+        ranked = Ranked(feasible, np.zeros(feasible.size), cycle.room[feasible])
     selection = select_clusters(index, cycle.policy, ranked, cycle.workload.replicas)
 
     def explanation(

@@ -16,7 +16,6 @@ from tmc_core.errors import TmcError
 from tmc_core.model.policy import Prioritizer
 from tmc_core.placement.cycle import Cycle
 from tmc_core.placement.filters import affinity_mask, untolerated_preferences
-from tmc_core.placement.index import UNLIMITED
 
 __all__ = [
     "Balance",
@@ -74,16 +73,26 @@ def _scored_resources(cycle: Cycle) -> NDArray[np.intp]:
 
 
 def _used_fraction(cycle: Cycle) -> FloatArray:
-    """Per cluster and scored resource, the fraction allocated after adding one replica (0..1)."""
+    """Per cluster and scored resource, the fraction allocated after adding one replica (0..1).
+
+    Computed once per attempt and shared by the utilisation scores. A resource a cluster does not
+    limit (zero or unlimited allocatable) counts as fully used, so it never attracts load.
+    """
+    cached = cycle.memo.get("used_fraction")
+    if cached is not None:
+        frac: FloatArray = cached
+        return frac
     cols = _scored_resources(cycle)
     if cols.size == 0:
-        return np.zeros((cycle.index.size, 0))
-    alloc = cycle.index.allocatable[:, cols].astype(np.float64)
-    free = cycle.free[:, cols].astype(np.float64)
-    used = alloc - free + cycle.request[cols].astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where((alloc > 0) & (alloc < UNLIMITED), used / alloc, 1.0)
-    return np.clip(frac, 0.0, 1.0)
+        frac = np.zeros((cycle.index.size, 0))
+    else:
+        alloc = cycle.index.allocatable_f[:, cols]
+        used = alloc - cycle.free[:, cols] + cycle.request[cols]
+        frac = np.ones_like(used)
+        np.divide(used, alloc, out=frac, where=cycle.index.limited[:, cols])
+        np.clip(frac, 0.0, 1.0, out=frac)
+    cycle.memo["used_fraction"] = frac
+    return frac
 
 
 class LeastAllocated:

@@ -55,11 +55,25 @@ class Selection:
         return not self.error
 
 
-def rank(index: FleetIndex, feasible: IntArray, total: FloatArray, room: IntArray) -> Ranked:
-    """Order feasible clusters as Karmada does: score desc, available replicas desc, name asc."""
+def rank(
+    index: FleetIndex, feasible: IntArray, total: FloatArray, room: IntArray, limit: int | None = None
+) -> Ranked:
+    """Order feasible clusters as Karmada does: score desc, available replicas desc, name asc.
+
+    With ``limit``, only the best ``limit`` clusters are returned (everything tied with the last of
+    them is ranked too, so the cut is exact); PickN needs no more.
+    """
     score = total[feasible]
+    if limit is not None and 0 <= limit < feasible.size // 4:
+        if limit == 0:
+            return Ranked(feasible[:0], score[:0], room[feasible[:0]])
+        kth = np.partition(score, score.size - limit)[score.size - limit]
+        keep = np.flatnonzero(score >= kth)
+        feasible, score = feasible[keep], score[keep]
     rooms = room[feasible]
     order = np.lexsort((index.name_rank[feasible], -rooms, -score))
+    if limit is not None and order.size > limit:
+        order = order[:limit]
     return Ranked(feasible[order], score[order], rooms[order])
 
 
