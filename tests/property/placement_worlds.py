@@ -151,7 +151,7 @@ def policies(draw: st.DrawFn, n_clusters: int) -> PlacementPolicy:
         cluster_sc = {"spreadByField": "cluster", "minGroups": lo, "maxGroups": lo + draw(st.integers(0, 3))}
         spec["spreadConstraints"] = [cluster_sc]
         if spread in ("region", "zone", "provider"):
-            g = draw(st.integers(1, 2))
+            g = draw(st.integers(1, min(2, cluster_sc["maxGroups"])))
             spec["spreadConstraints"].append({"spreadByField": spread, "minGroups": g, "maxGroups": g + 1})
         elif spread == "label":
             spec["spreadConstraints"].append({"spreadByLabel": "env", "minGroups": 1, "maxGroups": 2})

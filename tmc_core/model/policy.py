@@ -224,6 +224,19 @@ class PlacementPolicy(Value):
                 raise field_error(
                     "numberOfClusters", f"{n} is less than the cluster spread minGroups {sc.effective_min}"
                 )
+        groups = [(i, sc) for i, sc in enumerate(self.spread_constraints) if sc.key != "cluster"]
+        if len(groups) > 1:
+            raise field_error(
+                f"spreadConstraints[{groups[1][0]}]",
+                "only one spread constraint besides cluster is supported (provider, region, zone or a label)",
+            )
+        least = max((g.effective_min for _, g in groups), default=0)
+        for i, sc in enumerate(self.spread_constraints):
+            if sc.key == "cluster" and sc.max_groups and sc.max_groups < least:
+                raise field_error(
+                    f"spreadConstraints[{i}].maxGroups",
+                    f"{sc.max_groups} clusters cannot cover minGroups {least} of {groups[0][1].key}",
+                )
         seen: set[str] = set()
         for i, sc in enumerate(self.spread_constraints):
             if sc.key in seen:

@@ -375,14 +375,12 @@ def placement_policies(draw: st.DrawFn) -> PlacementPolicy:
             )
         )
     )
-    spread_keys = draw(
-        st.lists(
-            st.sampled_from(("cluster", "region", "zone", "provider", "label:tier", "label:env")),
-            max_size=3,
-            unique=True,
-        )
-    )
+    # tmc supports the cluster constraint plus at most one group-level constraint.
+    group_key = draw(st.sampled_from((None, "region", "zone", "provider", "label:tier", "label:env")))
+    spread_keys = [k for k in (group_key,) if k] + (["cluster"] if draw(st.booleans()) else [])
     spreads = tuple(draw(spread_constraints(k)) for k in spread_keys)
+    if len(spreads) == 2 and spreads[1].max_groups and spreads[1].max_groups < spreads[0].effective_min:
+        spreads = (spreads[0], spreads[1].model_copy(update={"max_groups": spreads[0].effective_min}))
     fields["spread_constraints"] = spreads
     if placement_type == "PickN":
         # PickN must be able to satisfy a cluster spread's minGroups.
