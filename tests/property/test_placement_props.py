@@ -75,6 +75,11 @@ def test_chosen_clusters_pass_affinity_taints_readiness_and_api(
         tolerations = policy.cluster_tolerations
         for target in d.clusters:
             c = by_name[target.name]
+            assert c.serves("apps/v1", "Deployment")
+            if policy.placement_type == "PickFixed":
+                # Fleet's PickFixed skips the policy's rules: the name, the kind and room count.
+                assert c.name in policy.cluster_names
+                continue
             assert any(term.matches(c) for term in policy.affinity_terms())
             for taint in c.taints:
                 if taint.effect in ("NoSchedule", "NoExecute"):
@@ -94,7 +99,12 @@ def test_spread_constraints_are_honoured(world: tuple[list[Cluster], list[Placem
     by_name = {c.name: c for c in fleet}
     for task, d in zip(tasks, place_batch(fleet, tasks, explain=True), strict=True):
         policy = task.policy
-        if not d.schedulable or not policy.spread_constraints or policy.replica_strategy == "StaticWeight":
+        if (
+            not d.schedulable
+            or not policy.spread_constraints
+            or policy.replica_strategy == "StaticWeight"
+            or policy.placement_type == "PickFixed"
+        ):
             continue
         assert d.explanation is not None
         selected = d.explanation.selected

@@ -560,7 +560,9 @@ def test_placements_yaml_round_trip_gives_equal_decisions() -> None:
     assert len(docs) == 1 and docs[0]["apiVersion"] == "tmc.kcp.io/v1alpha1"
     back = read_one(text).placements[0]
     assert back.decisions == (mine,)
-    assert back.model_copy(update={"decisions": ()}) == p
+    # The written status records which policy the decisions were made under.
+    assert back.observed_placement == p.placement.fingerprint()
+    assert back.model_copy(update={"decisions": (), "observed_placement": ""}) == p
 
 
 def test_placement_with_status_keeps_the_spec_as_written() -> None:
@@ -572,13 +574,16 @@ def test_placement_with_status_keeps_the_spec_as_written() -> None:
         "replicaDivisionPreference": "Weighted",
         "weightPreference": {"dynamicWeight": "AvailableReplicas"},
     }
-    assert doc["status"] == {"decisions": []}
+    assert doc["status"] == {"decisions": [], "observedPlacement": p.placement.fingerprint()}
 
 
 def test_example_placements_round_trip(example: Inventory) -> None:
     text = placements_yaml(example.placements, [d for p in example.placements for d in p.decisions])
     again = read_one(text)
-    assert again.placements == example.placements
+    stamped = tuple(
+        p.model_copy(update={"observed_placement": p.placement.fingerprint()}) for p in example.placements
+    )
+    assert again.placements == stamped
 
 
 def test_cluster_manifest_round_trip(example: Inventory) -> None:

@@ -47,7 +47,7 @@ def placement_from_manifest(data: Mapping[str, Any]) -> WorkloadPlacement:
     spec = opt_mapping(data, "spec", "")
     status = opt_mapping(data, "status", "")
     check_keys(spec, ("resourceSelectors", "placement"), "spec")
-    check_keys(status, ("decisions",), "status")
+    check_keys(status, ("decisions", "observedPlacement"), "status")
     if spec.get("resourceSelectors") is None:
         raise InvalidInput(
             "required field is missing (which workloads this placement places)",
@@ -62,6 +62,8 @@ def placement_from_manifest(data: Mapping[str, Any]) -> WorkloadPlacement:
         fields["placement"] = spec["placement"]
     if status.get("decisions") is not None:
         fields["decisions"] = status["decisions"]
+    if status.get("observedPlacement") is not None:
+        fields["observedPlacement"] = status["observedPlacement"]
     try:
         return parse_value(WorkloadPlacement, fields)
     except InvalidInput as err:
@@ -85,7 +87,12 @@ def placement_manifest(
             "resourceSelectors": [_as_written(s) for s in placement.resource_selectors],
             "placement": _as_written(placement.placement),
         },
-        "status": {"decisions": [d.to_record() for d in sort_decisions(chosen)]},
+        "status": {
+            "decisions": [d.to_record() for d in sort_decisions(chosen)],
+            "observedPlacement": placement.observed_placement
+            if decisions is None
+            else placement.placement.fingerprint(),
+        },
     }
 
 
@@ -96,7 +103,7 @@ def _as_written(value: Value) -> dict[str, Any]:
 
 
 def sort_decisions(decisions: Iterable[Decision]) -> list[Decision]:
-    """Decisions in output order: by workload (namespace, name), then kind and apiVersion."""
+    """Decisions in output order: by workload (namespace, name), then kind, apiVersion, workspace."""
     return sorted(
         decisions,
         key=lambda d: (
@@ -104,6 +111,7 @@ def sort_decisions(decisions: Iterable[Decision]) -> list[Decision]:
             d.workload.name,
             d.workload.kind,
             d.workload.api_version,
+            d.workload.workspace,
             d.placement,
         ),
     )

@@ -79,9 +79,7 @@ class Decision(Value):
         if len(set(names)) != len(names):
             raise field_error("clusters", "a cluster appears more than once")
         if names != sorted(names):
-            object.__setattr__(
-                self, "clusters", tuple(sorted(self.clusters, key=lambda c: c.name))
-            )
+            object.__setattr__(self, "clusters", tuple(sorted(self.clusters, key=lambda c: c.name)))
         return self
 
     @property
@@ -96,13 +94,16 @@ class Decision(Value):
 
     def to_record(self) -> dict[str, Any]:
         """The contract's decision record (no explanation; see ``to_record(explain=True)`` users)."""
+        workload = {
+            "apiVersion": self.workload.api_version,
+            "kind": self.workload.kind,
+            "namespace": self.workload.namespace,
+            "name": self.workload.name,
+        }
+        if self.workload.workspace:
+            workload["workspace"] = self.workload.workspace
         return {
-            "workload": {
-                "apiVersion": self.workload.api_version,
-                "kind": self.workload.kind,
-                "namespace": self.workload.namespace,
-                "name": self.workload.name,
-            },
+            "workload": workload,
             "placement": self.placement,
             "clusters": [{"name": c.name, "replicas": c.replicas} for c in self.clusters],
             "schedulable": self.schedulable,

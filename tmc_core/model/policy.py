@@ -6,6 +6,8 @@ where tmc extends or deliberately differs. Validation rejects contradictory poli
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -256,6 +258,12 @@ class PlacementPolicy(Value):
                 raise field_error(f"prioritizers[{i}].name", f"duplicate prioritizer {p.name}")
         return self
 
+    def fingerprint(self) -> str:
+        """A short stable hash of what the policy means (defaults left out), recorded as
+        ``status.observedPlacement`` so a later run can tell that the placement was edited."""
+        canonical = json.dumps(self.dump(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
     @property
     def replica_strategy(self) -> ReplicaStrategy:
         """Karmada's internal strategy: Duplicated unless replicaScheduling says Divided."""
@@ -311,6 +319,8 @@ class WorkloadPlacement(Value):
     resource_selectors: tuple[ResourceSelector, ...] = Field(min_length=1)
     placement: PlacementPolicy = Field(default_factory=PlacementPolicy)
     decisions: tuple[Decision, ...] = ()
+    observed_placement: str = ""
+    """Fingerprint of the policy the decisions were made under (``status.observedPlacement``)."""
 
     @property
     def key(self) -> str:

@@ -45,9 +45,10 @@ def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     elif msg.startswith("Input should be"):
-        msg = f"got {type(err.get('input')).__name__} {err.get('input')!r}, expected" + msg[
-            len("Input should be") :
-        ]
+        msg = (
+            f"got {type(err.get('input')).__name__} {err.get('input')!r}, expected"
+            + msg[len("Input should be") :]
+        )
     return format_loc(loc), msg
 
 

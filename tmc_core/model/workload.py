@@ -17,6 +17,8 @@ class WorkloadRef(Value):
     kind: str
     namespace: str = ""
     name: str
+    workspace: str = ""
+    """The kcp logical cluster the object lives in ("" outside kcp)."""
 
     @property
     def key(self) -> str:
@@ -44,8 +46,12 @@ class Workload(Value):
     @property
     def ref(self) -> WorkloadRef:
         """The reference written into decision records."""
-        return WorkloadRef(
-            api_version=self.api_version, kind=self.kind, namespace=self.namespace, name=self.name
+        return WorkloadRef.model_construct(
+            api_version=self.api_version,
+            kind=self.kind,
+            namespace=self.namespace,
+            name=self.name,
+            workspace=self.workspace,
         )
 
     @property

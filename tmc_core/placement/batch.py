@@ -30,7 +30,8 @@ IntArray = NDArray[np.int64]
 
 
 def placement_order(tasks: Sequence[PlacementTask]) -> list[int]:
-    """Positions of ``tasks`` in placement order: priority desc, then namespace, name."""
+    """Positions of ``tasks`` in placement order: priority desc, then namespace, name, kind,
+    apiVersion and workspace, so the order never depends on how the tasks were listed."""
     return sorted(
         range(len(tasks)),
         key=lambda k: (
@@ -38,6 +39,8 @@ def placement_order(tasks: Sequence[PlacementTask]) -> list[int]:
             tasks[k].workload.namespace,
             tasks[k].workload.name,
             tasks[k].workload.kind,
+            tasks[k].workload.api_version,
+            tasks[k].workload.workspace,
         ),
     )
 
@@ -140,6 +143,7 @@ def place_batch(
             registry=registry,
             cache=cache,
             explain=explain,
+            policy_changed=task.policy_changed,
         )
         new = np.zeros(index.size, dtype=np.int64)
         new[outcome.clusters] = outcome.replicas
@@ -159,7 +163,10 @@ def place(
     *,
     current: Mapping[str, int] | None = None,
     explain: bool = False,
+    policy_changed: bool = False,
 ) -> Decision:
-    """Place a single workload (a batch of one)."""
-    task = PlacementTask(workload, policy or PlacementPolicy(), current=dict(current or {}))
+    """Place a single workload (a batch of one); ``policy_changed`` as in ``PlacementTask``."""
+    task = PlacementTask(
+        workload, policy or PlacementPolicy(), current=dict(current or {}), policy_changed=policy_changed
+    )
     return place_batch(fleet, [task], explain=explain)[0]

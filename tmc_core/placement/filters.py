@@ -48,6 +48,9 @@ class Filter(Protocol):
     static: ClassVar[bool]
     keeps_current: ClassVar[bool]
     """Clusters that already run the workload pass regardless (Karmada's rule for this filter)."""
+    binds_pick_fixed: ClassVar[bool]
+    """Whether it also applies to PickFixed, which (as in Fleet) skips the policy's rules and keeps
+    only what a cluster physically needs: the named cluster, the served kind and room."""
 
     def mask(self, cycle: Cycle) -> BoolArray:
         """Clusters that pass."""
@@ -137,6 +140,7 @@ class ClusterAffinityFilter:
     name: ClassVar[str] = "ClusterAffinity"
     static: ClassVar[bool] = True
     keeps_current: ClassVar[bool] = False
+    binds_pick_fixed: ClassVar[bool] = False
 
     def mask(self, cycle: Cycle) -> BoolArray:
         return affinity_mask(cycle.index, cycle.term)
@@ -151,6 +155,7 @@ class PickFixedFilter:
     name: ClassVar[str] = "PickFixed"
     static: ClassVar[bool] = True
     keeps_current: ClassVar[bool] = False
+    binds_pick_fixed: ClassVar[bool] = True
 
     def mask(self, cycle: Cycle) -> BoolArray:
         if cycle.policy.placement_type != "PickFixed":
@@ -167,6 +172,7 @@ class APIEnablement:
     name: ClassVar[str] = "APIEnablement"
     static: ClassVar[bool] = True
     keeps_current: ClassVar[bool] = True
+    binds_pick_fixed: ClassVar[bool] = True
 
     def mask(self, cycle: Cycle) -> BoolArray:
         return cycle.index.serves(cycle.gvk)
@@ -193,6 +199,7 @@ class TaintToleration:
     name: ClassVar[str] = "TaintToleration"
     static: ClassVar[bool] = True
     keeps_current: ClassVar[bool] = True
+    binds_pick_fixed: ClassVar[bool] = False
 
     def mask(self, cycle: Cycle) -> BoolArray:
         cols = _untolerated(cycle, ("NoSchedule", "NoExecute"))
@@ -227,6 +234,7 @@ class ClusterReady:
     name: ClassVar[str] = "ClusterReady"
     static: ClassVar[bool] = True
     keeps_current: ClassVar[bool] = True
+    binds_pick_fixed: ClassVar[bool] = False
 
     def mask(self, cycle: Cycle) -> BoolArray:
         tolerations = cycle.policy.cluster_tolerations
@@ -244,6 +252,7 @@ class SpreadFields:
     name: ClassVar[str] = "SpreadConstraint"
     static: ClassVar[bool] = True
     keeps_current: ClassVar[bool] = False
+    binds_pick_fixed: ClassVar[bool] = False
 
     def mask(self, cycle: Cycle) -> BoolArray:
         mask = np.ones(cycle.index.size, dtype=np.bool_)
@@ -271,6 +280,7 @@ class TopologyKeys:
     name: ClassVar[str] = "TopologySpread"
     static: ClassVar[bool] = True
     keeps_current: ClassVar[bool] = False
+    binds_pick_fixed: ClassVar[bool] = False
 
     def mask(self, cycle: Cycle) -> BoolArray:
         mask = np.ones(cycle.index.size, dtype=np.bool_)
@@ -293,6 +303,7 @@ class ResourceFit:
     name: ClassVar[str] = "ResourceFit"
     static: ClassVar[bool] = False
     keeps_current: ClassVar[bool] = False
+    binds_pick_fixed: ClassVar[bool] = True
 
     @staticmethod
     def need(cycle: Cycle) -> int:

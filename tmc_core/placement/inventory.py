@@ -8,6 +8,7 @@ its placement's ``status.decisions`` (steady re-placement), and decisions come b
 from __future__ import annotations
 
 from tmc_core.manifests.inventory import Inventory
+from tmc_core.manifests.placements import sort_decisions
 from tmc_core.model.decision import Decision
 from tmc_core.placement.batch import PlacementTask, place_batch
 
@@ -30,13 +31,15 @@ def inventory_tasks(inventory: Inventory) -> list[PlacementTask]:
                     policy=placement.placement,
                     placement=placement.key,
                     current=now.replicas if now is not None else {},
+                    policy_changed=bool(placement.observed_placement)
+                    and placement.observed_placement != placement.placement.fingerprint(),
                 )
             )
     return tasks
 
 
 def place_inventory(inventory: Inventory, *, explain: bool = False) -> tuple[Decision, ...]:
-    """Decisions for every selected workload, sorted by (namespace, name, kind)."""
+    """Decisions for every selected workload, in the contract's output order (namespace, name)."""
     tasks = inventory_tasks(inventory)
     decisions = place_batch(inventory.fleet, tasks, explain=explain)
-    return tuple(sorted(decisions, key=lambda d: (d.workload.namespace, d.workload.name, d.workload.kind)))
+    return tuple(sort_decisions(decisions))

@@ -27,7 +27,7 @@ from tmc_core.placement.divide import (
 )
 from tmc_core.placement.filters import Filter, affinity_mask
 from tmc_core.placement.index import FleetIndex
-from tmc_core.placement.registry import DEFAULT_PRIORITIZERS, DEFAULT_REGISTRY, Registry
+from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry, effective_prioritizers
 from tmc_core.placement.scores import check_range
 from tmc_core.placement.select import Ranked, rank, select_clusters
 
@@ -103,10 +103,11 @@ def _static_part(cycle: Cycle, registry: Registry, cache: PolicyCache) -> _Stati
     masks: list[BoolArray] = []
     strict = np.ones(n, dtype=np.bool_)
     soft = np.ones(n, dtype=np.bool_)
+    pick_fixed = cycle.policy.placement_type == "PickFixed"
     for f in registry.filters:
         if not f.static:
             continue
-        m = f.mask(cycle)
+        m = f.mask(cycle) if f.binds_pick_fixed or not pick_fixed else np.ones(n, dtype=np.bool_)
         masks.append(m)
         if f.keeps_current:
             soft &= m
@@ -116,7 +117,7 @@ def _static_part(cycle: Cycle, registry: Registry, cache: PolicyCache) -> _Stati
     total = np.zeros(n)
     parts: dict[str, FloatArray] = {}
     dynamic: list[tuple[str, Prioritizer]] = []
-    for p in cycle.policy.prioritizers or DEFAULT_PRIORITIZERS:
+    for p in effective_prioritizers(cycle.policy):
         plugin = registry.score(p.name)
         label = f"{p.name}({p.property})" if p.property else p.name
         if plugin.static:
@@ -226,13 +227,23 @@ def _quantity_text(resource: str, units: int) -> str:
     return str(Quantity.from_nanos(units * 10**9, fmt))
 
 
+def _unused_fixed(cycle: Cycle, chosen: IntArray, filtered: dict[str, str]) -> str:
+    """Each PickFixed name that is not used, and why."""
+    used = {cycle.index.names[i] for i in chosen.tolist()}
+    parts = []
+    for name in sorted(set(cycle.policy.cluster_names) - used):
+        why = "not found" if name not in cycle.index.position else filtered.get(name, "not selected")
+        parts.append(f"{name} ({why})")
+    return ", ".join(parts)
+
+
 def _shortfall(cycle: Cycle, chosen: IntArray, missing: int) -> str:
-    """What the best chosen cluster lacks to take the replicas that did not fit."""
+    """What the roomiest chosen cluster (then the lowest name) lacks to take the missing replicas."""
     room = int(cycle.room[chosen].sum())
     head = f"needs {cycle.workload.replicas} replicas, selected clusters have room for {room}"
     if chosen.size == 0 or missing <= 0:
         return head
-    c = int(chosen[0])
+    c = int(chosen[np.lexsort((cycle.index.name_rank[chosen], -cycle.room[chosen]))[0]])
     lacks = []
     for r, res in enumerate(cycle.index.resources):
         req = int(cycle.request[r])
@@ -289,6 +300,7 @@ def place_workload(
     registry: Registry = DEFAULT_REGISTRY,
     cache: PolicyCache | None = None,
     explain: bool = False,
+    policy_changed: bool = False,
 ) -> Outcome:
     """Decide where ``workload`` runs given the capacity snapshot ``free`` (C x R).
 
@@ -300,7 +312,7 @@ def place_workload(
     gvk = gvk_of(workload)
     available = available_replicas(free, request)
     first_failure: Outcome | None = None
-    steady = _wants_steady(policy, workload, previous)
+    steady = not policy_changed and _wants_steady(policy, workload, previous)
     terms = cache.terms.get(id(policy))
     if terms is None:
         terms = cache.terms[id(policy)] = policy.affinity_terms()
@@ -346,8 +358,9 @@ def place_workload(
 def _wants_steady(policy: PlacementPolicy, workload: Workload, previous: IntArray) -> bool:
     """Whether the current assignment is complete, so an unchanged world need not move it.
 
-    Karmada re-schedules a Divided workload only when its replicas or its placement change; tmc
-    does the same (and lets Duplicated PickAll workloads re-run, so they reach new clusters).
+    Karmada re-schedules a divided workload only when its replicas or its placement change; tmc
+    keeps a complete assignment whose clusters all still pass, unless the caller says the policy
+    changed. Duplicated PickAll workloads always re-run, so that they reach new clusters.
     """
     held = previous[previous > 0]
     if held.size == 0:
@@ -448,7 +461,16 @@ def _attempt(
     if not selection.ok:
         summary = summarise_filtered(index.size, int(feasible.size), reasons())
         reason = f"{selection.error} ({summary})"
-        return Outcome(empty, empty, False, reason, term_name, explanation(empty, notes=(selection.error,)))
+        # Only "no cluster fits" clears the assignment (Karmada's FitError); otherwise keep it.
+        keep = np.flatnonzero(cycle.previous)
+        return Outcome(
+            keep,
+            cycle.previous[keep].copy(),
+            False,
+            reason,
+            term_name,
+            explanation(empty, notes=(selection.error,)),
+        )
 
     chosen = selection.clusters
     replicas, message, missing = _divide(cycle, chosen, cache)
@@ -467,11 +489,14 @@ def _attempt(
         )
     if selection.partial:
         summary = summarise_filtered(index.size, int(feasible.size), reasons())
+        partial = selection.partial
+        if cycle.policy.placement_type == "PickFixed":
+            partial += ": " + _unused_fixed(cycle, chosen, reasons())
         return Outcome(
             chosen,
             replicas,
             False,
-            f"{selection.partial} ({summary})",
+            f"{partial} ({summary})",
             term_name,
             explanation(chosen, notes=(selection.partial,)),
         )

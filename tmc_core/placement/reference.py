@@ -20,7 +20,7 @@ from tmc_core.placement.batch import PlacementTask, placement_order
 from tmc_core.placement.divide import divide_duplicated, divide_dynamic, divide_static, webster
 from tmc_core.placement.filters import NOT_READY_TAINT
 from tmc_core.placement.index import UNLIMITED, FleetIndex, to_units
-from tmc_core.placement.registry import DEFAULT_PRIORITIZERS
+from tmc_core.placement.registry import effective_prioritizers
 from tmc_core.placement.select import Ranked, select_clusters
 
 __all__ = ["place_reference"]
@@ -52,12 +52,13 @@ def _passes(
     room: int,
     need: int,
 ) -> bool:
-    if not affinity.matches(cluster):
-        return False
-    if policy.placement_type == "PickFixed" and cluster.name not in policy.cluster_names:
-        return False
     api_version, _, kind = gvk.rpartition("/")
     if not holding and not cluster.serves(api_version, kind):
+        return False
+    if policy.placement_type == "PickFixed":
+        # Fleet's PickFixed: only the name, the served kind and room count.
+        return cluster.name in policy.cluster_names and room >= need
+    if not affinity.matches(cluster):
         return False
     if not holding:
         for taint in cluster.taints:
@@ -222,7 +223,7 @@ def _place_one(
                 a = min(a, free[i][r] // request[r])
         avail.append(int(a))
     need = w.replicas if policy.replica_strategy == "Duplicated" else min(1, w.replicas)
-    prioritizers = policy.prioritizers or DEFAULT_PRIORITIZERS
+    prioritizers = effective_prioritizers(policy)
     first: tuple[dict[int, int], bool] | None = None
     for term in policy.affinity_terms():
         feasible = [
@@ -270,7 +271,10 @@ def _place_one(
                 np.array([avail[i] + previous[i] for i in order], dtype=np.int64),
             )
             sel = select_clusters(index, policy, ranked, w.replicas)
-            result = _divide(index, task, sel.clusters.tolist(), avail, previous) if sel.ok else ({}, False)
+            if sel.ok:
+                result = _divide(index, task, sel.clusters.tolist(), avail, previous)
+            else:
+                result = ({i: previous[i] for i in range(len(previous)) if previous[i] > 0}, False)
             if sel.ok and sel.partial and result[1]:
                 result = (result[0], False)
         if result[1]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from tmc_core.model.policy import Prioritizer
+from tmc_core.model.policy import PlacementPolicy, Prioritizer
 from tmc_core.placement.filters import (
     APIEnablement,
     ClusterAffinityFilter,
@@ -36,10 +36,26 @@ from tmc_core.placement.scores import (
     TopologySpread,
 )
 
-__all__ = ["DEFAULT_PRIORITIZERS", "DEFAULT_REGISTRY", "Registry"]
+__all__ = ["DEFAULT_PRIORITIZERS", "DEFAULT_REGISTRY", "Registry", "effective_prioritizers"]
 
 DEFAULT_PRIORITIZERS: tuple[Prioritizer, ...] = (Prioritizer(name="Steady", weight=1),)
 """Without prioritizers a policy scores like Karmada's in-tree plugins: only staying put counts."""
+
+
+def effective_prioritizers(policy: PlacementPolicy) -> tuple[Prioritizer, ...]:
+    """The policy's prioritizers (Karmada's default when none), plus the scores its soft rules need.
+
+    ``preferredClusterAffinities`` and ``ScheduleAnyway`` topology spread only act through their
+    score plugins, so they are added with weight 1 when the policy does not list them itself.
+    """
+    out = list(policy.prioritizers or DEFAULT_PRIORITIZERS)
+    names = {p.name for p in out}
+    if policy.preferred_cluster_affinities and "PreferredAffinity" not in names:
+        out.append(Prioritizer(name="PreferredAffinity", weight=1))
+    soft = any(t.when_unsatisfiable == "ScheduleAnyway" for t in policy.topology_spread_constraints)
+    if soft and "TopologySpread" not in names:
+        out.append(Prioritizer(name="TopologySpread", weight=1))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

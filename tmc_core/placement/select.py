@@ -84,9 +84,18 @@ def _group_codes(index: FleetIndex, sc: SpreadConstraint) -> Column:
 
 
 def _group_score(
-    positions: Sequence[int], ranked: Ranked, replicas: int, duplicated: bool, min_groups: int
+    positions: Sequence[int],
+    ranked: Ranked,
+    replicas: int,
+    duplicated: bool,
+    min_groups: int,
+    cluster_min: int = 1,
 ) -> float:
-    """Karmada's group score: capacity toward a per-group target first (x1000), then mean score."""
+    """Karmada's group score: capacity toward a per-group target first (x1000), then mean score.
+
+    For divided workloads the group's clusters are taken in rank order until at least
+    max(group minGroups, cluster minGroups) are taken and their room reaches the target.
+    """
     if duplicated:
         valid = [p for p in positions if ranked.room[p] >= replicas]
         if not valid:
@@ -96,11 +105,12 @@ def _group_score(
     total_room = 0
     total_score = 0.0
     taken = 0
+    least = max(min_groups, cluster_min)
     for p in positions:
         total_room += int(ranked.room[p])
         total_score += float(ranked.score[p])
         taken += 1
-        if total_room >= target:
+        if total_room >= target and taken >= least:
             break
     if total_room < target:
         return total_room * GROUP_WEIGHT_UNIT + total_score / len(positions)
@@ -198,8 +208,10 @@ def _by_group(
     keys = sorted(members)
     names = [col.values[k] for k in keys]
     values = [len(members[k]) for k in keys]
-    weights = [_group_score(members[k], ranked, replicas, duplicated, group.effective_min) for k in keys]
     cluster_min = cluster.effective_min if cluster else group.effective_min
+    weights = [
+        _group_score(members[k], ranked, replicas, duplicated, group.effective_min, cluster_min) for k in keys
+    ]
     max_groups = group.max_groups or len(keys)
     picked = select_groups(names, values, weights, group.effective_min, max_groups, cluster_min)
     if not picked:
@@ -220,32 +232,40 @@ def _by_group(
 def _topology(
     index: FleetIndex, policy: PlacementPolicy, clusters: IntArray, limit: int
 ) -> tuple[IntArray, str]:
-    """Greedy pick in rank order keeping every DoNotSchedule topology spread within maxSkew."""
+    """Pick clusters in rank order while every DoNotSchedule topology spread stays within maxSkew.
+
+    At each step the best-ranked remaining cluster whose domains can grow is taken, so a cluster
+    skipped early is reconsidered once other domains have caught up (as Fleet re-evaluates every
+    candidate). Skew is measured over every domain that has a candidate, as in Kubernetes.
+    """
     hard = [t for t in policy.topology_spread_constraints if t.when_unsatisfiable == "DoNotSchedule"]
     if not hard:
         return clusters[:limit], ""
-    cols = [index.label(t.topology_key).codes[clusters] for t in hard]
-    domains = [np.unique(c[c >= 0]) for c in cols]
-    counts = [dict.fromkeys(d.tolist(), 0) for d in domains]
+    cols = [index.label(t.topology_key).codes[clusters].tolist() for t in hard]
+    counts = [dict.fromkeys(col, 0) for col in cols]
+    remaining = list(range(len(clusters)))
     picked: list[int] = []
-    for pos in range(len(clusters)):
-        if len(picked) >= limit:
-            break
-        fits = True
+
+    def fits(pos: int) -> bool:
         for t, col, cnt in zip(hard, cols, counts, strict=True):
-            d = int(col[pos])
-            after = dict(cnt)
-            after[d] += 1
-            if max(after.values()) - min(after.values()) > t.max_skew:
-                fits = False
-                break
-        if fits:
-            for col, cnt in zip(cols, counts, strict=True):
-                cnt[int(col[pos])] += 1
-            picked.append(pos)
+            d = col[pos]
+            if cnt[d] + 1 - min(cnt.values()) > t.max_skew:
+                return False
+        return True
+
+    while remaining and len(picked) < limit:
+        pos = next((p for p in remaining if fits(p)), None)
+        if pos is None:
+            break
+        remaining.remove(pos)
+        picked.append(pos)
+        for col, cnt in zip(cols, counts, strict=True):
+            cnt[col[pos]] += 1
+    picked.sort()
     note = ""
-    if len(picked) < min(limit, len(clusters)):
-        note = f"topology spread allows {len(picked)} of {min(limit, len(clusters))} clusters"
+    want = min(limit, len(clusters))
+    if len(picked) < want and policy.placement_type == "PickN":
+        note = f"topology spread allows {len(picked)} of {want} clusters"
     return clusters[np.asarray(picked, dtype=np.int64)], note
 
 
@@ -253,6 +273,14 @@ def select_clusters(index: FleetIndex, policy: PlacementPolicy, ranked: Ranked, 
     """The selection step: spread constraints, topology spread, then the pick mode."""
     strategy = policy.replica_strategy
     clusters = ranked.clusters
+    if policy.placement_type == "PickFixed":
+        # Fleet's PickFixed: exactly the named clusters that can run it; no spreading, no picking.
+        wanted = len(set(policy.cluster_names))
+        missing = wanted - len(clusters)
+        partial = f"{missing} of {wanted} fixed clusters cannot be used" if missing else ""
+        if len(clusters) == 0:
+            return Selection(clusters, error=partial or "no fixed cluster can be used")
+        return Selection(clusters, partial=partial)
     spreads = policy.spread_constraints
     # Karmada ignores spread constraints under static weights.
     if spreads and strategy != "StaticWeight":
@@ -276,10 +304,6 @@ def select_clusters(index: FleetIndex, policy: PlacementPolicy, ranked: Ranked, 
         partial = f"picked {len(clusters)} of {policy.number_of_clusters} clusters"
         if note:
             partial += f" ({note})"
-    if policy.placement_type == "PickFixed":
-        missing = len(policy.cluster_names) - len(clusters)
-        if missing:
-            partial = f"{missing} of {len(policy.cluster_names)} fixed clusters cannot be used"
     if len(clusters) == 0 and not (policy.placement_type == "PickN" and not policy.number_of_clusters):
         return Selection(clusters, error=partial or "no cluster could be selected")
     return Selection(clusters, partial=partial)

@@ -19,3 +19,6 @@ class PlacementTask:
     policy: PlacementPolicy
     placement: str = ""
     current: Mapping[str, int] = field(default_factory=dict)
+    policy_changed: bool = False
+    """The policy was edited since ``current`` was decided: re-place instead of keeping it (as
+    Karmada re-schedules when the applied placement changes)."""
