@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tmc_core.model import Cluster, PlacementPolicy, Workload
 from tmc_core.placement import FleetIndex, PlacementTask, place_batch, placement_order
-from tmc_core.placement.batched import batchable
+from tmc_core.placement.single import batchable
 from tmc_core.placement.index import resource_vector
 
 from .placement_worlds import _affinity, clusters
@@ -102,3 +102,23 @@ def test_a_batch_of_one_places_like_sequential_mode_up_to_exact_ties(
         totals = {cs.cluster: cs.total for cs in s.explanation.scores}
         assert abs(totals[s.clusters[0].name] - totals[b.clusters[0].name]) < 1e-6
         break  # later decisions legitimately diverge after a tie went the other way
+
+
+@SETTINGS
+@given(single_worlds())
+def test_compiled_kernel_and_numpy_give_identical_decisions(
+    world: tuple[list[Cluster], list[PlacementTask]],
+) -> None:
+    """The compiled fast path repeats the numpy pipeline's arithmetic in the same order."""
+    import pytest
+
+    from tmc_core.placement import kernels
+
+    if not kernels.AVAILABLE:
+        pytest.skip("numba not installed (the 'fast' extra)")
+    fleet, tasks = world
+    compiled = place_batch(fleet, tasks)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kernels, "AVAILABLE", False)
+        plain = place_batch(fleet, tasks)
+    assert compiled == plain

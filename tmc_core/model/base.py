@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -22,6 +22,20 @@ class Value(BaseModel):
         validate_default=False,
         ser_json_inf_nan="strings",
     )
+
+    @classmethod
+    def trusted(cls, **fields: Any) -> Self:
+        """Build a value from fields that are already valid and complete, skipping validation.
+
+        For the engine's hot paths only (a decision built from its own arrays); every field must be
+        given. Twice as fast as ``model_construct``, which also fills defaults.
+        """
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", fields)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
 
     def dump(self) -> dict[str, Any]:
         """The manifest form: camelCase keys, defaults left out, quantities as canonical strings."""

@@ -115,6 +115,8 @@ class FleetIndex:
     api_kinds: tuple[str, ...]
     api_matrix: BoolArray
     allocatable_f: FloatArray = field(repr=False)
+    inverse_allocatable: FloatArray = field(repr=False)
+    """1 / allocatable where a cluster limits the resource, else 0 (utilisation scores multiply)."""
     limited: BoolArray = field(repr=False)
     """Per cluster and resource: a finite, positive allocatable (utilisation scores read it)."""
 
@@ -201,6 +203,7 @@ class FleetIndex:
 
         for arr in (name_rank, allocatable, free, taint_matrix, api_all, api_matrix):
             arr.setflags(write=False)
+        limited = (allocatable > 0) & (allocatable < UNLIMITED)
         ready = np.array([c.ready for c in clusters], dtype=np.bool_)
         ready.setflags(write=False)
         return cls(
@@ -221,7 +224,10 @@ class FleetIndex:
             api_kinds=kinds,
             api_matrix=api_matrix,
             allocatable_f=_frozen(allocatable.astype(np.float64)),
-            limited=_frozen((allocatable > 0) & (allocatable < UNLIMITED)),
+            limited=_frozen(limited),
+            inverse_allocatable=_frozen(
+                np.divide(1.0, allocatable.astype(np.float64), out=np.zeros(allocatable.shape), where=limited)
+            ),
         )
 
 

@@ -89,7 +89,7 @@ def _fractions(
     for r in asked:
         alloc, _ = _units(cluster, r)
         used = float(alloc) - float(free[r]) + float(request.get(r, 0))
-        frac = used / float(alloc) if 0 < alloc < UNLIMITED else 1.0
+        frac = used * (1.0 / float(alloc)) if 0 < alloc < UNLIMITED else 1.0
         out.append(min(1.0, max(0.0, frac)))
     return out
 

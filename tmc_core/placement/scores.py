@@ -86,10 +86,11 @@ def _used_fraction(cycle: Cycle) -> FloatArray:
     if cols.size == 0:
         frac = np.zeros((cycle.index.size, 0))
     else:
-        alloc = cycle.index.allocatable_f[:, cols]
-        used = alloc - cycle.free[:, cols] + cycle.request[cols]
+        used = cycle.index.allocatable_f[:, cols] - cycle.free[:, cols] + cycle.request[cols]
         frac = np.ones_like(used)
-        np.divide(used, alloc, out=frac, where=cycle.index.limited[:, cols])
+        np.multiply(
+            used, cycle.index.inverse_allocatable[:, cols], out=frac, where=cycle.index.limited[:, cols]
+        )
         np.clip(frac, 0.0, 1.0, out=frac)
     cycle.memo["used_fraction"] = frac
     return frac

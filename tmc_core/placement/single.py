@@ -1,27 +1,32 @@
-"""Batched placement: score many single-cluster workloads against one capacity snapshot at once.
+"""Single-cluster workloads: the fast path of both placement modes.
 
-For workloads whose policy picks exactly one cluster for the whole workload (``placementType: PickN``,
-``numberOfClusters: 1``, ``Duplicated``), a group of up to ``batch_size`` workloads is scored as one
-(workloads x clusters) array against the capacity at the start of the round. Each picks its best
-feasible cluster; conflicts are then resolved exactly, in placement order: per chosen cluster the
-longest prefix of workloads whose summed demand fits is accepted, the rest are re-scored in the next
-round against the updated capacity. So capacity is never exceeded and earlier workloads keep
-precedence, but a workload may see a snapshot that is older than the previous decision.
+A workload whose policy sends the whole of it to exactly one cluster (``placementType: PickN``,
+``numberOfClusters: 1``, ``Duplicated``, one affinity term, no spread) needs no selection or division
+step: only "which feasible cluster scores best". Such workloads are placed in runs:
 
-Differences from sequential mode (documented in docs/placement.md): decisions inside a round see the
-round's snapshot (so the utilisation and Balance scores lag by up to one round), and utilisation
-scores are evaluated in a factored form (matrix products over resources) whose last bits can differ
-from the per-cluster form, so a near-tie may go the other way. With ``batch_size=1`` the answers are
-the sequential ones up to such ties.
+- sequential mode: with the ``fast`` extra, a compiled kernel (``tmc_core.placement.kernels``) walks
+  the run one workload at a time with the numpy pipeline's exact arithmetic, so the decisions are
+  identical; without it the pipeline places them one by one.
+- batched mode: a group of up to ``batch_size`` workloads is scored against the capacity at the start
+  of a round; each picks its best feasible cluster; conflicts are resolved exactly, in placement
+  order: per chosen cluster the longest prefix of workloads whose summed demand fits is accepted, and
+  the rest are re-scored in the next round. Capacity is never exceeded and earlier workloads keep
+  precedence, but a workload may see a snapshot older than the previous decision (utilisation and
+  Balance scores lag by up to one round). With ``batch_size=1`` the decisions are the sequential
+  ones. Without the compiled kernel, batched scoring uses a factored numpy form (matrix products over
+  resources) whose last bits can differ, so a near-tie may go the other way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from tmc_core.placement import kernels
 from tmc_core.placement.cycle import Cycle
 from tmc_core.placement.index import FleetIndex
 from tmc_core.placement.pipeline import (
@@ -35,7 +40,15 @@ from tmc_core.placement.pipeline import (
 from tmc_core.placement.registry import DEFAULT_REGISTRY
 from tmc_core.placement.task import PlacementTask
 
-__all__ = ["BATCHED_DYNAMIC", "batchable", "choose_batch", "place_group", "resolve_conflicts"]
+__all__ = [
+    "BATCHED_DYNAMIC",
+    "batchable",
+    "choose_batch",
+    "place_group",
+    "place_sequential_run",
+    "resolve_conflicts",
+    "single_shape",
+]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -47,10 +60,15 @@ sequential path."""
 
 
 def batchable(task: PlacementTask) -> bool:
-    """Whether the batched kernel can place this task: a single-cluster policy, at least one replica
-    (so every scored resource fits and utilisation needs no clipping), nothing running yet."""
+    """Whether batched mode can take this task: single-cluster shape, and (for the numpy fallback,
+    whose factored scores need every scored resource to fit) at least one replica."""
+    return single_shape(task) and (kernels.AVAILABLE or task.workload.replicas >= 1)
+
+
+def single_shape(task: PlacementTask) -> bool:
+    """A single-cluster policy with nothing running yet and only scores the fast path knows."""
     policy = task.policy
-    if task.workload.replicas < 1 or any(n > 0 for n in task.current.values()):
+    if any(n > 0 for n in task.current.values()):
         return False
     if policy.placement_type != "PickN" or policy.number_of_clusters != 1:
         return False
@@ -223,6 +241,140 @@ def resolve_conflicts(chosen: IntArray, need: IntArray, free: IntArray) -> BoolA
     return accepted
 
 
+@dataclass(frozen=True, slots=True)
+class _Program:
+    """Arrays the kernels read: one row per distinct policy term, one per workload."""
+
+    part: IntArray
+    static_ok: BoolArray
+    static_total: FloatArray
+    dyn_code: NDArray[np.int8]
+    dyn_weight: FloatArray
+    requests: IntArray
+    replicas: IntArray
+    scored: BoolArray
+    k: IntArray
+
+
+_CODES = {
+    "LeastAllocated": kernels.LEAST,
+    "MostAllocated": kernels.MOST,
+    "BalancedAllocation": kernels.BALANCED,
+    "Balance": kernels.BALANCE,
+}
+
+
+def _program(index: FleetIndex, parts: Sequence[_StaticPart], req: IntArray, reps: IntArray) -> _Program:
+    rows: dict[int, int] = {}
+    unique: list[_StaticPart] = []
+    part = np.empty(len(parts), dtype=np.int64)
+    for i, p in enumerate(parts):
+        row = rows.get(id(p))
+        if row is None:
+            row = rows[id(p)] = len(unique)
+            unique.append(p)
+        part[i] = row
+    width = max((len(p.dynamic) for p in unique), default=0)
+    dyn_code = np.zeros((len(unique), max(width, 1)), dtype=np.int8)
+    dyn_weight = np.zeros((len(unique), max(width, 1)))
+    for row, p in enumerate(unique):
+        for d, (_, prio) in enumerate(p.dynamic):
+            dyn_code[row, d] = _CODES.get(prio.name, 0)  # Steady: 0, nothing runs there yet
+            dyn_weight[row, d] = prio.weight
+    names = index.resources
+    pods = np.array([n == "pods" for n in names])
+    scored = (req > 0) & ~pods[None, :]
+    none = ~scored.any(axis=1)
+    if none.any():
+        scored[none] = np.array([n in ("cpu", "memory") for n in names])[None, :]
+    return _Program(
+        part=part,
+        static_ok=np.ascontiguousarray(np.stack([p.both for p in unique])),
+        static_total=np.ascontiguousarray(np.stack([p.static_total for p in unique])),
+        dyn_code=dyn_code,
+        dyn_weight=dyn_weight,
+        requests=np.ascontiguousarray(req),
+        replicas=reps,
+        scored=scored,
+        k=scored.sum(axis=1).astype(np.int64),
+    )
+
+
+def _kernel_args(
+    index: FleetIndex, prog: _Program, rows: IntArray, free: IntArray, placed: IntArray
+) -> tuple[Any, ...]:
+    return (
+        prog.part[rows],
+        prog.requests[rows],
+        prog.replicas[rows],
+        prog.scored[rows],
+        prog.k[rows],
+        free,
+        index.allocatable_f,
+        index.inverse_allocatable,
+        index.limited,
+        index.name_rank,
+        placed,
+        prog.static_ok,
+        prog.static_total,
+        prog.dyn_code,
+        prog.dyn_weight,
+    )
+
+
+def _unschedulable(
+    index: FleetIndex,
+    task: PlacementTask,
+    request: IntArray,
+    free: IntArray,
+    placed: IntArray,
+    cache: PolicyCache,
+) -> Outcome:
+    """Nothing fits: the pipeline says why (it changes nothing)."""
+    return place_workload(
+        index,
+        task.workload,
+        task.policy,
+        free=free,
+        request=request,
+        previous=np.zeros(index.size, dtype=np.int64),
+        placed=placed,
+        cache=cache,
+    )
+
+
+def place_sequential_run(
+    index: FleetIndex,
+    tasks: Sequence[PlacementTask],
+    requests: Sequence[IntArray],
+    free: IntArray,
+    placed: IntArray,
+    cache: PolicyCache,
+) -> list[Outcome]:
+    """Place single-shape tasks (in placement order) one by one with the compiled kernel, exactly as
+    the pipeline would; updates ``free`` and ``placed``. Requires ``kernels.AVAILABLE``."""
+    n = len(tasks)
+    req = np.stack(requests) if n else np.zeros((0, len(index.resources)), dtype=np.int64)
+    reps = np.array([t.workload.replicas for t in tasks], dtype=np.int64)
+    prog = _program(
+        index, [_part(index, t, req[i], free, placed, cache) for i, t in enumerate(tasks)], req, reps
+    )
+    chosen = np.full(n, -1, dtype=np.int64)
+    outcomes: list[Outcome] = []
+    start = 0
+    while start < n:
+        rows = np.arange(start, n)
+        out = np.full(rows.size, -1, dtype=np.int64)
+        stop = start + int(kernels.place_run(*_kernel_args(index, prog, rows, free, placed), out))
+        chosen[start:stop] = out[: stop - start]
+        for i in range(start, stop):
+            outcomes.append(Outcome(chosen[i : i + 1].copy(), reps[i : i + 1].copy(), True))
+        if stop < n:
+            outcomes.append(_unschedulable(index, tasks[stop], req[stop], free, placed, cache))
+        start = stop + 1
+    return outcomes
+
+
 def place_group(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
@@ -238,44 +390,39 @@ def place_group(
     reps = np.array([t.workload.replicas for t in tasks], dtype=np.int64)
     parts = [_part(index, t, req[i], free, placed, cache) for i, t in enumerate(tasks)]
     weights = _weights(parts)
+    prog = _program(index, parts, req, reps) if kernels.AVAILABLE else None
     outcomes: list[Outcome | None] = [None] * n
     pending = list(range(n))
     empty = np.zeros(0, dtype=np.int64)
     while pending:
         head = np.asarray(pending[:batch_size], dtype=np.int64)
-        rows = [parts[i] for i in head.tolist()]
-        chosen = choose_batch(
-            index,
-            req[head],
-            reps[head],
-            np.stack([p.both for p in rows]),
-            np.stack([p.static_total for p in rows]),
-            weights[head],
-            free,
-            placed,
-        )
+        if prog is not None:
+            chosen = np.full(head.size, -1, dtype=np.int64)
+            kernels.choose_rows(*_kernel_args(index, prog, head, free, placed), chosen)
+        else:
+            rows = [parts[i] for i in head.tolist()]
+            chosen = choose_batch(
+                index,
+                req[head],
+                reps[head],
+                np.stack([p.both for p in rows]),
+                np.stack([p.static_total for p in rows]),
+                weights[head],
+                free,
+                placed,
+            )
         need = req[head] * reps[head, None]
         accepted = resolve_conflicts(chosen, need, free)
         for j in np.flatnonzero(accepted).tolist():
-            c = int(chosen[j])
+            c, k = int(chosen[j]), int(head[j])
             free[c] -= need[j]
-            placed[c] += 1
-            outcomes[int(head[j])] = Outcome(
-                np.array([c], dtype=np.int64), reps[head[j] : head[j] + 1].copy(), True
-            )
+            if reps[k] > 0:
+                placed[c] += 1
+            outcomes[k] = Outcome(np.array([c], dtype=np.int64), reps[k : k + 1].copy(), True)
         for j in np.flatnonzero(chosen < 0).tolist():
             k = int(head[j])
-            # Nothing fits now and capacity only shrinks within a batch: the sequential path says why.
-            outcomes[k] = place_workload(
-                index,
-                tasks[k].workload,
-                tasks[k].policy,
-                free=free,
-                request=req[k],
-                previous=np.zeros(index.size, dtype=np.int64),
-                placed=placed,
-                cache=cache,
-            )
+            # Nothing fits now and capacity only shrinks within a batch: the pipeline says why.
+            outcomes[k] = _unschedulable(index, tasks[k], req[k], free, placed, cache)
         done = set(head[accepted | (chosen < 0)].tolist())
         pending = [k for k in pending if k not in done]
     return [o if o is not None else Outcome(empty, empty, False) for o in outcomes]
