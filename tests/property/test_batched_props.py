@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from tmc_core.model import Cluster, PlacementPolicy, Workload
 from tmc_core.placement import FleetIndex, PlacementTask, place_batch, placement_order
-from tmc_core.placement.single import batchable
 from tmc_core.placement.index import resource_vector
+from tmc_core.placement.single import batchable
 
 from .placement_worlds import _affinity, clusters
 
