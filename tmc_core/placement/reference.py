@@ -94,6 +94,21 @@ def _fractions(
     return out
 
 
+def _mean(values: list[float]) -> float:
+    total = values[0]
+    for v in values[1:]:
+        total += v
+    return total / len(values)
+
+
+def _spread(values: list[float]) -> float:
+    m = _mean(values)
+    ss = (values[0] - m) * (values[0] - m)
+    for v in values[1:]:
+        ss += (v - m) * (v - m)
+    return math.sqrt(ss / len(values))
+
+
 def _minmax(values: list[float | None], higher: bool) -> list[float]:
     have = [v for v in values if v is not None]
     if not have:
@@ -130,11 +145,11 @@ def _score(
         for i in feasible:
             fr = _fractions(clusters[i], request, free[i], resources)
             if name == "LeastAllocated":
-                out[i] = 100.0 if not fr else (1.0 - float(np.mean(fr))) * 100.0
+                out[i] = 100.0 if not fr else (1.0 - _mean(fr)) * 100.0
             elif name == "MostAllocated":
-                out[i] = 0.0 if not fr else float(np.mean(fr)) * 100.0
+                out[i] = 0.0 if not fr else _mean(fr) * 100.0
             else:
-                out[i] = 100.0 if len(fr) < 2 else min(100.0, max(0.0, (1.0 - float(np.std(fr))) * 100.0))
+                out[i] = 100.0 if len(fr) < 2 else min(100.0, max(0.0, (1.0 - _spread(fr)) * 100.0))
         return out
     if name == "Steady":
         return {i: 100.0 if previous[i] > 0 else 0.0 for i in feasible}

@@ -96,6 +96,35 @@ def _used_fraction(cycle: Cycle) -> FloatArray:
     return frac
 
 
+def _mean(cycle: Cycle) -> FloatArray:
+    """Row means of the used fractions, summed column by column left to right (the compiled
+    kernel's exact order), memoised for the attempt."""
+    cached = cycle.memo.get("mean")
+    if cached is not None:
+        done: FloatArray = cached
+        return done
+    frac = _used_fraction(cycle)
+    s = frac[:, 0].copy()
+    for j in range(1, frac.shape[1]):
+        s += frac[:, j]
+    out: FloatArray = s / frac.shape[1]
+    cycle.memo["mean"] = out
+    return out
+
+
+def _spread(cycle: Cycle) -> FloatArray:
+    """Row population standard deviations of the used fractions, in the same order as ``_mean``."""
+    frac = _used_fraction(cycle)
+    mean = _mean(cycle)
+    d = frac[:, 0] - mean
+    ss = d * d
+    for j in range(1, frac.shape[1]):
+        d = frac[:, j] - mean
+        ss += d * d
+    out: FloatArray = np.sqrt(ss / frac.shape[1])
+    return out
+
+
 class LeastAllocated:
     """Prefer emptier clusters: 100 x mean free fraction after one more replica (spreads load)."""
 
@@ -106,7 +135,7 @@ class LeastAllocated:
         frac = _used_fraction(cycle)
         if frac.shape[1] == 0:
             return np.full(cycle.index.size, MAX_SCORE)
-        out: FloatArray = (1.0 - frac.mean(axis=1)) * MAX_SCORE
+        out: FloatArray = (1.0 - _mean(cycle)) * MAX_SCORE
         return out
 
 
@@ -120,7 +149,7 @@ class MostAllocated:
         frac = _used_fraction(cycle)
         if frac.shape[1] == 0:
             return np.zeros(cycle.index.size)
-        out: FloatArray = frac.mean(axis=1) * MAX_SCORE
+        out: FloatArray = _mean(cycle) * MAX_SCORE
         return out
 
 
@@ -134,7 +163,7 @@ class BalancedAllocation:
         frac = _used_fraction(cycle)
         if frac.shape[1] < 2:
             return np.full(cycle.index.size, MAX_SCORE)
-        out: FloatArray = np.clip((1.0 - frac.std(axis=1)) * MAX_SCORE, 0.0, MAX_SCORE)
+        out: FloatArray = np.clip((1.0 - _spread(cycle)) * MAX_SCORE, 0.0, MAX_SCORE)
         return out
 
 
