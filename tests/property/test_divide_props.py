@@ -347,3 +347,36 @@ def test_aggregated_first_schedule_uses_the_shortest_prefix(
     ranked = sorted(free, reverse=True)
     shortest = next(k for k in range(1, len(free) + 1) if sum(ranked[:k]) >= replicas)
     assert used <= shortest
+
+
+@st.composite
+def crowded(draw: st.DrawFn) -> Parties:
+    """Many parties, few seats: the shape of a few replicas over a large fleet (the fast path that
+    only considers parties whose next quotient is among the best)."""
+    n = draw(st.integers(100, 400))
+    names = [f"c{i:04d}" for i in draw(st.permutations(range(n)))]
+    return Parties(
+        seats=draw(st.integers(0, n // 4 - 1)),
+        votes=draw(st.lists(st.integers(0, 12), min_size=n, max_size=n)),  # many exact ties
+        names=names,
+        initial=draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)),
+        uid=draw(st.sampled_from(UIDS)),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(crowded(), st.booleans())
+def test_webster_with_few_seats_over_many_parties_equals_reference(p: Parties, ranks: bool) -> None:
+    ref = _webster_reference(p.seats, p.votes, p.names, initial=p.initial, uid=p.uid).tolist()
+    # The engine passes name ranks instead of names; both must give the same answer.
+    names = np.argsort(np.argsort(np.array(p.names))) if ranks else p.names
+    assert webster(p.seats, p.votes, names, initial=p.initial, uid=p.uid).tolist() == ref
+
+
+@settings(max_examples=60, deadline=None)
+@given(crowded(), st.data())
+def test_capacity_guard_with_few_seats_over_many_parties(p: Parties, data: st.DataObject) -> None:
+    room = data.draw(st.lists(st.integers(0, 2), min_size=len(p.votes), max_size=len(p.votes)))
+    seats = min(p.seats, sum(r for r, v in zip(room, p.votes, strict=True) if v > 0))
+    ref = _webster_reference(seats, p.votes, p.names, uid=p.uid, room=room).tolist()
+    assert _webster_within(seats, p.votes, p.names, room=room, uid=p.uid).tolist() == ref

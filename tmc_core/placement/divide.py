@@ -118,8 +118,17 @@ def _count(value: SupportsIndex, field: str) -> int:
     return out
 
 
-def _name_rank(names: Sequence[str], descending: bool) -> IntArray:
-    """Each name's position in the tie-break order (ascending or descending); names are unique."""
+def _name_rank(names: Sequence[str] | IntArray, descending: bool) -> IntArray:
+    """Each name's position in the tie-break order (ascending or descending); names are unique.
+
+    ``names`` may also be the names' ranks in ascending name order, as a unique integer array (the
+    engine passes its fleet index's ranks, sparing a sort of strings per decision).
+    """
+    if isinstance(names, np.ndarray):
+        given = names.astype(np.int64)
+        if np.unique(given).size != given.size:
+            raise InvalidInput("cluster name ranks must be unique", path="names")
+        return -given if descending else given
     n = len(names)
     if len(set(names)) != n:
         raise InvalidInput("cluster names must be unique", path="names")
@@ -209,6 +218,17 @@ def _dispense(seats: int, v: IntArray, s0: IntArray, rank: IntArray, room: IntAr
         raise InvalidInput(f"{seats} seats do not fit in the room of the parties", path="seats")
     if seats + n <= _SMALL_PROBLEM:
         return _dispense_heap(seats, v, s0, rank, ceiling)
+    if 4 * seats < n:
+        # Few seats, many parties: only parties whose next quotient is among the best ``seats``
+        # (ties included) can win any seat, since each of those can take at least one and every
+        # party's quotients only fall. Hand the seats out among them exactly.
+        first = np.where(ceiling > 0, _quot(vf, s0), -np.inf)
+        kth = np.partition(first, n - seats)[n - seats]
+        cand = np.flatnonzero(first >= kth)
+        if cand.size + seats <= 4 * _SMALL_PROBLEM:
+            out = np.zeros(n, dtype=np.int64)
+            out[cand] = _dispense_heap(seats, v[cand], s0[cand], rank[cand], ceiling[cand])
+            return out
     ceiling_f = ceiling.astype(np.float64)
     s0f = s0.astype(np.float64)
 
@@ -305,7 +325,7 @@ def _webster(
 def webster(
     seats: SupportsIndex,
     votes: ArrayLike,
-    names: Sequence[str],
+    names: Sequence[str] | IntArray,
     *,
     initial: ArrayLike | None = None,
     uid: str = "",
@@ -321,7 +341,7 @@ def webster(
 
 
 def _webster_within(
-    seats: SupportsIndex, votes: ArrayLike, names: Sequence[str], *, room: ArrayLike, uid: str = ""
+    seats: SupportsIndex, votes: ArrayLike, names: Sequence[str] | IntArray, *, room: ArrayLike, uid: str = ""
 ) -> IntArray:
     """Sainte-Laguë from zero seats, skipping a party once it holds ``room``: the capacity guard."""
     seats = _count(seats, "seats")
@@ -339,7 +359,7 @@ def _webster_within(
 def _webster_reference(
     seats: int,
     votes: ArrayLike,
-    names: Sequence[str],
+    names: Sequence[str] | IntArray,
     *,
     initial: ArrayLike | None = None,
     uid: str = "",
@@ -396,7 +416,7 @@ def static_weights(matches: ArrayLike, weights: ArrayLike) -> IntArray:
 
 
 def divide_static(
-    replicas: SupportsIndex, weights: ArrayLike, names: Sequence[str], uid: str = ""
+    replicas: SupportsIndex, weights: ArrayLike, names: Sequence[str] | IntArray, uid: str = ""
 ) -> IntArray:
     """StaticWeight: Webster over positive weights from zero seats; memoryless, capacity-blind."""
     replicas = _count(replicas, "replicas")
@@ -407,7 +427,7 @@ def divide_static(
         if replicas:
             raise InvalidInput("no cluster has a positive weight", path="weights")
         return out
-    sub_names = [names[i] for i in eligible.tolist()]
+    sub_names = names[eligible] if isinstance(names, np.ndarray) else [names[i] for i in eligible.tolist()]
     out[eligible] = webster(replicas, w[eligible], sub_names, uid=uid)
     return out
 
@@ -456,7 +476,7 @@ def divide_dynamic(
     replicas: SupportsIndex,
     available: ArrayLike,
     previous: ArrayLike,
-    names: Sequence[str],
+    names: Sequence[str] | IntArray,
     uid: str = "",
     *,
     aggregated: bool,

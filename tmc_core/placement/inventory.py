@@ -20,11 +20,17 @@ def inventory_tasks(inventory: Inventory) -> list[PlacementTask]:
     tasks: list[PlacementTask] = []
     for placement in inventory.placements:
         current = {
-            (d.workload.api_version, d.workload.kind, d.workload.namespace, d.workload.name): d
+            (
+                d.workload.api_version,
+                d.workload.kind,
+                d.workload.namespace,
+                d.workload.name,
+                d.workload.workspace,
+            ): d
             for d in placement.decisions
         }
         for w in inventory.selected(placement):
-            now = current.get((w.api_version, w.kind, w.namespace, w.name))
+            now = current.get((w.api_version, w.kind, w.namespace, w.name, w.workspace))
             tasks.append(
                 PlacementTask(
                     workload=w,

@@ -202,7 +202,7 @@ def _weights(cycle: Cycle, chosen: IntArray, cache: PolicyCache) -> IntArray:
     return static_weights(matches[:, chosen], np.array([r.weight for r in rules], dtype=np.int64))
 
 
-def _capped(replicas: IntArray, limit: IntArray, votes: IntArray, names: Sequence[str], uid: str) -> IntArray:
+def _capped(replicas: IntArray, limit: IntArray, votes: IntArray, names: IntArray, uid: str) -> IntArray:
     """Keep a capacity-blind division within each cluster's room by handing excess seats on along
     the same Sainte-Lague sequence among clusters that still have room (tmc's capacity guard)."""
     out = np.minimum(replicas, limit)
@@ -211,7 +211,7 @@ def _capped(replicas: IntArray, limit: IntArray, votes: IntArray, names: Sequenc
         open_ = np.flatnonzero((out < limit) & (votes > 0))
         if open_.size == 0:
             break
-        more = webster(excess, votes[open_], [names[i] for i in open_.tolist()], initial=out[open_], uid=uid)
+        more = webster(excess, votes[open_], names[open_], initial=out[open_], uid=uid)
         grown = np.minimum(more, limit[open_])
         excess = int(more.sum() - grown.sum())
         out[open_] = grown
@@ -260,7 +260,7 @@ def _shortfall(cycle: Cycle, chosen: IntArray, missing: int) -> str:
 def _divide(cycle: Cycle, chosen: IntArray, cache: PolicyCache) -> tuple[IntArray | None, str, int]:
     """Replicas per chosen cluster, or (None, message, shortfall) when capacity is short."""
     w = cycle.workload
-    names = [cycle.index.names[i] for i in chosen.tolist()]
+    names = cycle.index.name_rank[chosen]  # name order without sorting strings
     strategy = cycle.policy.replica_strategy
     if strategy == "Duplicated":
         return divide_duplicated(w.replicas, len(chosen)), "", 0
@@ -420,6 +420,8 @@ def _attempt(
     if feasible.size == 0:
         filtered = reasons()
         summary = summarise_filtered(index.size, 0, filtered)
+        if cycle.policy.placement_type == "PickFixed":
+            summary += "; fixed clusters not used: " + _unused_fixed(cycle, empty, filtered)
         return Outcome(
             empty,
             empty,

@@ -10,8 +10,10 @@ step: only "which feasible cluster scores best". Such workloads are placed in ru
 - batched mode: a group of up to ``batch_size`` workloads is scored against the capacity at the start
   of a round; each picks its best feasible cluster; conflicts are resolved exactly, in placement
   order: per chosen cluster the longest prefix of workloads whose summed demand fits is accepted, and
-  the rest are re-scored in the next round. Capacity is never exceeded and earlier workloads keep
-  precedence, but a workload may see a snapshot older than the previous decision (utilisation and
+  the rest are re-scored in the next round. Capacity is never exceeded and, on the cluster they both
+  chose, an earlier workload keeps precedence over a later one (across clusters it need not: a later
+  workload may take the room an earlier loser would have fallen back to), and a workload may see a
+  snapshot older than the previous decision (utilisation and
   Balance scores lag by up to one round). With ``batch_size=1`` the decisions are the sequential
   ones. Without the compiled kernel, batched scoring uses a factored numpy form (matrix products over
   resources) whose last bits can differ, so a near-tie may go the other way.

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from tmc_core.examples import example_inventory
 from tmc_core.manifests import Inventory, decision_records, placements_yaml
+from tmc_core.manifests.placements import sort_decisions
 from tmc_core.model import Decision, Explanation
 from tmc_core.placement.inventory import place_inventory
 from tmcctl.inputs import FilesOption, inventory_or_exit
@@ -49,12 +50,11 @@ def _explanation_record(e: Explanation) -> dict[str, Any]:
 
 
 def _json(decisions: tuple[Decision, ...], explain: bool) -> str:
-    records = decision_records(decisions)
+    ordered = sort_decisions(decisions)
+    records = decision_records(ordered)
     if explain:
-        by_key = {(d.workload.namespace, d.workload.name, d.workload.kind): d for d in decisions}
-        for r in records:
-            w = r["workload"]
-            d = by_key[(w["namespace"], w["name"], w["kind"])]
+        # Records come in the same (contract) order as ``ordered``.
+        for r, d in zip(records, ordered, strict=True):
             if d.explanation is not None:
                 r["explanation"] = _explanation_record(d.explanation)
     return json.dumps(records, indent=2) + "\n"
