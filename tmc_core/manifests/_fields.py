@@ -23,6 +23,7 @@ __all__ = [
     "opt_mapping",
     "opt_str",
     "quantities",
+    "relocate",
     "resource_list",
     "str_map",
     "type_name",
@@ -171,3 +172,13 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str) -> No
                 f"unknown field (expected one of: {', '.join(sorted(known))})",
                 path=child(path, str(k)),
             )
+
+
+def relocate(err: InvalidInput, where: Mapping[str, str]) -> InvalidInput:
+    """Move a model field path (``taints[0].effect``) under the manifest section that holds its
+    first field (``spec.taints[0].effect``), as ``where`` maps field names to sections."""
+    head = err.path.split(".", 1)[0].split("[", 1)[0]
+    section = where.get(head)
+    if not section:
+        return err
+    return InvalidInput(err.problem, path=f"{section}.{err.path}", obj=err.obj, source=err.source)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tmc_core.errors import InvalidInput
-from tmc_core.manifests._fields import check_keys, opt_mapping, opt_str, resource_list, str_map
+from tmc_core.manifests._fields import check_keys, opt_mapping, opt_str, relocate, resource_list, str_map
 from tmc_core.model.cluster import Cluster
 from tmc_core.model.validation import parse_value
 
@@ -25,15 +25,6 @@ _STATUS_FIELDS = ("allocatable", "allocated", "conditions")
 _WHERE = {"name": "metadata", "labels": "metadata"}
 _WHERE.update({f: "spec" for f in _SPEC_FIELDS})
 _WHERE.update({f: "status" for f in _STATUS_FIELDS})
-
-
-def _relocate(err: InvalidInput) -> InvalidInput:
-    """Move a Cluster field path (``taints[0].effect``) to its manifest path (``spec.taints[0]...``)."""
-    head = err.path.split(".", 1)[0].split("[", 1)[0]
-    section = _WHERE.get(head)
-    if not section:
-        return err
-    return InvalidInput(err.problem, path=f"{section}.{err.path}", obj=err.obj, source=err.source)
 
 
 def cluster_from_manifest(data: Mapping[str, Any]) -> Cluster:
@@ -59,7 +50,7 @@ def cluster_from_manifest(data: Mapping[str, Any]) -> Cluster:
     try:
         return parse_value(Cluster, fields)
     except InvalidInput as err:
-        raise _relocate(err) from None
+        raise relocate(err, _WHERE) from None
 
 
 def _number(value: float) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tmc_core.errors import InvalidInput
-from tmc_core.manifests._fields import check_keys, opt_mapping, opt_str
+from tmc_core.manifests._fields import check_keys, opt_mapping, opt_str, relocate
 from tmc_core.model.base import Value
 from tmc_core.model.decision import Decision
 from tmc_core.model.policy import WorkloadPlacement
@@ -28,15 +28,6 @@ _WHERE = {
     "placement": "spec",
     "decisions": "status",
 }
-
-
-def _relocate(err: InvalidInput) -> InvalidInput:
-    """Move a WorkloadPlacement field path to its manifest path (``placement.x`` -> ``spec.placement.x``)."""
-    head = err.path.split(".", 1)[0].split("[", 1)[0]
-    section = _WHERE.get(head)
-    if not section:
-        return err
-    return InvalidInput(err.problem, path=f"{section}.{err.path}", obj=err.obj, source=err.source)
 
 
 def placement_from_manifest(data: Mapping[str, Any]) -> WorkloadPlacement:
@@ -67,7 +58,7 @@ def placement_from_manifest(data: Mapping[str, Any]) -> WorkloadPlacement:
     try:
         return parse_value(WorkloadPlacement, fields)
     except InvalidInput as err:
-        raise _relocate(err) from None
+        raise relocate(err, _WHERE) from None
 
 
 def placement_manifest(

@@ -460,35 +460,20 @@ def _attempt(
             notes=notes,
         )
 
-    if not selection.ok:
-        summary = summarise_filtered(index.size, int(feasible.size), reasons())
-        reason = f"{selection.error} ({summary})"
+    def kept(reason: str, why: Explanation | None) -> Outcome:
         # Only "no cluster fits" clears the assignment (Karmada's FitError); otherwise keep it.
         keep = np.flatnonzero(cycle.previous)
-        return Outcome(
-            keep,
-            cycle.previous[keep].copy(),
-            False,
-            reason,
-            term_name,
-            explanation(empty, notes=(selection.error,)),
-        )
+        summary = summarise_filtered(index.size, int(feasible.size), reasons())
+        return Outcome(keep, cycle.previous[keep].copy(), False, f"{reason} ({summary})", term_name, why)
+
+    if not selection.ok:
+        return kept(selection.error, explanation(empty, notes=(selection.error,)))
 
     chosen = selection.clusters
     replicas, message, missing = _divide(cycle, chosen, cache)
     if replicas is None:
         shortfall = _shortfall(cycle, chosen, missing)
-        summary = summarise_filtered(index.size, int(feasible.size), reasons())
-        reason = f"{message.rstrip('.')}: {shortfall} ({summary})"
-        keep = np.flatnonzero(cycle.previous)
-        return Outcome(
-            keep,
-            cycle.previous[keep].copy(),
-            False,
-            reason,
-            term_name,
-            explanation(chosen, shortfall),
-        )
+        return kept(f"{message.rstrip('.')}: {shortfall}", explanation(chosen, shortfall))
     if selection.partial:
         summary = summarise_filtered(index.size, int(feasible.size), reasons())
         partial = selection.partial
