@@ -31,7 +31,7 @@ from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry, effective_pr
 from tmc_core.placement.scores import check_range
 from tmc_core.placement.select import Ranked, rank, select_clusters
 
-__all__ = ["Outcome", "PolicyCache", "gvk_of", "place_workload"]
+__all__ = ["Outcome", "PolicyCache", "TermView", "gvk_of", "place_workload", "term_view"]
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -501,3 +501,62 @@ def _ranked_scores(
         )
         for k, c in enumerate(ranked.clusters.tolist())
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TermView:
+    """What optimisation models need from the pipeline for one workload: the clusters its policy
+    allows (every filter but resource fit, which models state as capacity constraints), each with
+    its weighted placement score and the clusterAffinities group that allows it (0 = first)."""
+
+    eligible: IntArray
+    score: FloatArray
+    level: IntArray
+
+
+def term_view(
+    index: FleetIndex,
+    workload: Workload,
+    policy: PlacementPolicy,
+    *,
+    free: IntArray,
+    request: IntArray,
+    previous: IntArray,
+    placed: IntArray,
+    cache: PolicyCache | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
+) -> TermView:
+    """Eligible clusters over all clusterAffinities groups; a cluster allowed by several groups
+    takes the earliest group's level and score."""
+    cache = cache if cache is not None else PolicyCache()
+    gvk = gvk_of(workload)
+    available = available_replicas(free, request)
+    terms = cache.terms.get(id(policy))
+    if terms is None:
+        terms = cache.terms[id(policy)] = policy.affinity_terms()
+    level = np.full(index.size, -1, dtype=np.int64)
+    score = np.zeros(index.size)
+    for t, term in enumerate(terms):
+        cycle = Cycle(
+            index=index,
+            policy=policy,
+            term=term,
+            term_index=t,
+            workload=workload,
+            gvk=gvk,
+            request=request,
+            free=free,
+            available=available,
+            previous=previous,
+            placed=placed,
+        )
+        part = _static_part(cycle, registry, cache)
+        holding = cycle.holding
+        ok = part.strict & (part.soft | holding) if holding.any() else part.both
+        new = ok & (level < 0)
+        if new.any():
+            total, _ = _scores(cycle, part, ok, registry, False)
+            level[new] = t
+            score[new] = total[new]
+    eligible = np.flatnonzero(level >= 0)
+    return TermView(eligible, score[eligible], level[eligible])

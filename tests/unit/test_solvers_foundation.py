@@ -1,0 +1,115 @@
+"""The solver foundation: problems compile the policy faithfully, the validator catches what it
+should, the objective counts what it says, and greedy keeps anti-affinity."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tmc_core.model import Cluster, PlacementPolicy, Workload
+from tmc_core.placement import PlacementTask, assign_batch
+from tmc_core.placement.batch import Assignment
+from tmc_core.solvers import Greedy, Objective, Problem, violations
+
+
+def _cluster(name: str, cpu: str = "4", **labels: str) -> Cluster:
+    return Cluster.model_validate(
+        {"name": name, "labels": labels, "allocatable": {"cpu": cpu, "pods": "100"}}
+    )
+
+
+def _task(
+    name: str, replicas: int, cpu: str, policy: dict[str, object], current: dict[str, int] | None = None
+) -> PlacementTask:
+    w = Workload(name=name, namespace="ns", replicas=replicas, requests={"cpu": cpu})
+    return PlacementTask(w, PlacementPolicy.model_validate(policy), current=current or {})
+
+
+DIVIDED = {"replicaScheduling": {"weightPreference": {"dynamicWeight": "AvailableReplicas"}}}
+SINGLE = {
+    "placementType": "PickN",
+    "numberOfClusters": 1,
+    "replicaScheduling": {"replicaSchedulingType": "Duplicated"},
+}
+
+
+def test_candidates_follow_the_policy_and_fallback_groups_rank_lower() -> None:
+    fleet = [_cluster("a", env="prod"), _cluster("b", env="dev"), _cluster("c", env="prod")]
+    policy = {
+        "clusterAffinities": [
+            {"affinityName": "prod", "labelSelector": {"matchLabels": {"env": "prod"}}},
+            {"affinityName": "any"},
+        ]
+    }
+    p = Problem.build(fleet, [_task("w", 1, "1", policy)])
+    cand, score, _ = p.candidates(0)
+    assert [p.index.names[c] for c in cand] == ["a", "b", "c"]
+    assert score[1] < min(score[0], score[2])  # b only through the fallback group
+
+
+def test_capacity_counts_what_the_batch_already_runs() -> None:
+    fleet = [
+        Cluster.model_validate(
+            {"name": "a", "allocatable": {"cpu": "4", "pods": "100"}, "allocated": {"cpu": "3"}}
+        )
+    ]
+    p = Problem.build(fleet, [_task("w", 3, "1", DIVIDED, current={"a": 3})])
+    cpu = p.index.resource_position("cpu")
+    assert p.capacity[0, cpu] == 4000  # 1000m free + the 3 x 1000m the task runs there
+
+
+def test_validator_reports_overcommit_wrong_sums_and_forbidden_clusters() -> None:
+    fleet = [_cluster("a", "2", env="prod"), _cluster("b", "8", env="dev")]
+    only_prod = {**DIVIDED, "clusterAffinity": {"labelSelector": {"matchLabels": {"env": "prod"}}}}
+    p = Problem.build(fleet, [_task("w", 4, "1", only_prod)])
+    a, b = p.index.position["a"], p.index.position["b"]
+
+    def one(clusters: list[int], replicas: list[int]) -> Assignment:
+        return Assignment(
+            cluster_names=p.index.names,
+            offsets=np.array([0, len(clusters)]),
+            clusters=np.array(clusters, dtype=np.int64),
+            replicas=np.array(replicas, dtype=np.int64),
+            schedulable=np.array([True]),
+            reasons=("",),
+            explanations=(None,),
+        )
+
+    assert any("cpu used 4000 > capacity 2000" in v for v in violations(p, one([a], [4])))
+    assert any("3 replicas placed, 4 wanted" in v for v in violations(p, one([a], [3])))
+    assert any("b is not allowed" in v for v in violations(p, one([a, b], [2, 2])))
+    assert violations(p, one([a], [2])) != []  # a schedulable task short of replicas
+
+
+def test_greedy_solution_is_valid_and_its_objective_adds_up() -> None:
+    fleet = [_cluster(f"c{i}", "4") for i in range(4)]
+    tasks = [_task(f"w{i}", 2, "1", DIVIDED) for i in range(5)]
+    p = Problem.build(fleet, tasks)
+    s = Greedy().solve(p)
+    assert violations(p, s.assignment) == []
+    terms = Objective().evaluate(p, s.assignment)
+    assert terms.placed == int(s.assignment.replicas.sum()) == 10
+    assert s.objective == terms.value
+    assert s.decisions()[0].workload.name == p.tasks[0].workload.name
+
+
+def test_greedy_drops_a_later_anti_affinity_member_that_shares_a_cluster() -> None:
+    fleet = [_cluster("big", "64"), _cluster("small", "1")]
+    tasks = [_task("w0", 1, "1", SINGLE), _task("w1", 1, "1", SINGLE)]
+    plain = assign_batch(fleet, tasks)
+    assert plain.replicas_of(0) == plain.replicas_of(1) == {"big": 1}
+    p = Problem.build(fleet, tasks, anti_affinity=[[0, 1]])
+    s = Greedy().solve(p)
+    assert violations(p, s.assignment) == []
+    assert not s.assignment.schedulable[1] and "anti-affinity" in s.assignment.reasons[1]
+
+
+def test_pruning_keeps_the_best_candidates_and_current_clusters() -> None:
+    fleet = [_cluster(f"c{i}", str(2 + i)) for i in range(6)]
+    spread = {**DIVIDED, "prioritizers": [{"name": "LeastAllocated"}]}
+    p = Problem.build(fleet, [_task("w", 2, "1", spread, current={"c0": 2})])
+    pruned = p.prune(2)
+    cand, _, current = pruned.candidates(0)
+    full_cand, full_score, _ = p.candidates(0)
+    best_two = set(full_cand[np.argsort(-full_score, kind="stable")[:2]].tolist())
+    assert set(cand.tolist()) == best_two | {p.index.position["c0"]}
+    assert int(current.sum()) == 2

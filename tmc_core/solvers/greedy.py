@@ -1,0 +1,82 @@
+"""The greedy solver: the placement engine itself, behind the solver contract."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from tmc_core.placement.batch import Assignment, assign_batch
+from tmc_core.solvers.objective import Objective
+from tmc_core.solvers.problem import Problem
+from tmc_core.solvers.solution import Solution
+
+__all__ = ["Greedy", "drop_tasks"]
+
+
+def drop_tasks(assignment: Assignment, drop: dict[int, str]) -> Assignment:
+    """The assignment with tasks ``drop`` placed nowhere and reported unschedulable with a reason."""
+    keep = np.ones(assignment.clusters.size, dtype=np.bool_)
+    counts = np.diff(assignment.offsets)
+    for i in drop:
+        keep[int(assignment.offsets[i]) : int(assignment.offsets[i + 1])] = False
+        counts[i] = 0
+    schedulable = assignment.schedulable.copy()
+    reasons = list(assignment.reasons)
+    for i, why in drop.items():
+        schedulable[i] = False
+        reasons[i] = why
+    return Assignment(
+        cluster_names=assignment.cluster_names,
+        offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        clusters=assignment.clusters[keep],
+        replicas=assignment.replicas[keep],
+        schedulable=schedulable,
+        reasons=tuple(reasons),
+        explanations=assignment.explanations,
+    )
+
+
+@dataclass(frozen=True)
+class Greedy:
+    """Sequential (or batched) greedy placement: fast, deterministic, myopic.
+
+    Anti-affinity groups are honoured by dropping a later member that landed on a cluster an earlier
+    member holds (it is reported unschedulable); the optimal solver would place it elsewhere.
+    """
+
+    mode: Literal["sequential", "batched"] = "sequential"
+    batch_size: int = 256
+    objective: Objective = field(default_factory=Objective)
+    name: str = "greedy"
+
+    def solve(self, problem: Problem) -> Solution:
+        """Place the problem's tasks with the engine and score the result."""
+        start = time.perf_counter()
+        assignment = assign_batch(problem.index, problem.tasks, mode=self.mode, batch_size=self.batch_size)
+        drop: dict[int, str] = {}
+        for members in problem.anti_affinity:
+            taken: dict[int, int] = {}
+            for i in members:
+                lo, hi = int(assignment.offsets[i]), int(assignment.offsets[i + 1])
+                clusters = assignment.clusters[lo:hi][assignment.replicas[lo:hi] > 0].tolist()
+                clash = [c for c in clusters if c in taken]
+                if clash:
+                    other = problem.tasks[taken[clash[0]]].workload.key
+                    drop[i] = f"anti-affinity: {problem.index.names[clash[0]]} already runs {other}"
+                    continue
+                for c in clusters:
+                    taken[c] = i
+        if drop:
+            assignment = drop_tasks(assignment, drop)
+        terms = self.objective.evaluate(problem, assignment)
+        return Solution(
+            solver=self.name,
+            status="FEASIBLE",
+            problem=problem,
+            assignment=assignment,
+            objective=terms.value,
+            seconds=time.perf_counter() - start,
+        )

@@ -1,0 +1,193 @@
+"""A batch of workloads to place together, compiled once into arrays every solver reads.
+
+The policy's rules become, per workload, a sparse list of eligible clusters with their weighted
+placement scores (the greedy engine's own filters and scores, at the batch's starting capacity; a
+clusterAffinities fallback group's clusters are eligible too, scored below every earlier group's);
+resource fit becomes shared capacity. Nothing here is W x C dense: a 100k x 5k batch with top-k
+pruning stays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tmc_core.errors import InvalidInput
+from tmc_core.model.cluster import Cluster, Fleet
+from tmc_core.placement.batch import placement_order
+from tmc_core.placement.index import FleetIndex, resource_vector
+from tmc_core.placement.pipeline import PolicyCache, term_view
+from tmc_core.placement.task import PlacementTask
+
+__all__ = ["Problem"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Problem:
+    """Workloads (in placement order) over shared capacity, as arrays.
+
+    Task ``i`` may use clusters ``cand_idx[cand_ptr[i]:cand_ptr[i+1]]`` (sorted), each with a score
+    per replica and the replicas it runs there now. ``capacity`` (C x R) is what the batch may use:
+    free capacity plus what the batch's own workloads use now. ``anti_affinity`` lists groups of task
+    positions that must not share a cluster.
+    """
+
+    index: FleetIndex
+    tasks: tuple[PlacementTask, ...]
+    requests: IntArray
+    replicas: IntArray
+    duplicated: BoolArray
+    pick_n: IntArray
+    cand_ptr: IntArray
+    cand_idx: IntArray
+    score: FloatArray
+    current: IntArray
+    moved_anyway: IntArray
+    capacity: IntArray
+    anti_affinity: tuple[tuple[int, ...], ...]
+
+    @property
+    def size(self) -> int:
+        """Number of tasks."""
+        return len(self.tasks)
+
+    def candidates(self, i: int) -> tuple[IntArray, FloatArray, IntArray]:
+        """(cluster indices, scores per replica, current replicas) of task ``i``."""
+        lo, hi = int(self.cand_ptr[i]), int(self.cand_ptr[i + 1])
+        return self.cand_idx[lo:hi], self.score[lo:hi], self.current[lo:hi]
+
+    def prune(self, top_k: int) -> Problem:
+        """Keep each task's ``top_k`` best-scoring clusters (and every cluster it runs on now).
+
+        Optimal answers of the pruned problem are feasible for the full one, so its objective is a
+        lower bound on the full optimum; a bound certified on the pruned problem says nothing about
+        clusters that were pruned away.
+        """
+        if top_k < 1:
+            raise InvalidInput(f"must be at least 1, got {top_k}", path="top_k")
+        keep = np.zeros(self.cand_idx.size, dtype=np.bool_)
+        for i in range(self.size):
+            lo, hi = int(self.cand_ptr[i]), int(self.cand_ptr[i + 1])
+            if hi - lo <= top_k:
+                keep[lo:hi] = True
+                continue
+            s = self.score[lo:hi]
+            best = np.argsort(-s, kind="stable")[:top_k]
+            keep[lo + best] = True
+            keep[lo:hi] |= self.current[lo:hi] > 0
+        counts = np.add.reduceat(keep.astype(np.int64), self.cand_ptr[:-1]) if self.size else keep[:0]
+        counts = np.where(np.diff(self.cand_ptr) > 0, counts, 0)
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return Problem(
+            index=self.index,
+            tasks=self.tasks,
+            requests=self.requests,
+            replicas=self.replicas,
+            duplicated=self.duplicated,
+            pick_n=self.pick_n,
+            cand_ptr=ptr,
+            cand_idx=self.cand_idx[keep],
+            score=self.score[keep],
+            current=self.current[keep],
+            moved_anyway=self.moved_anyway,
+            capacity=self.capacity,
+            anti_affinity=self.anti_affinity,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        fleet: FleetIndex | Fleet | Sequence[Cluster],
+        tasks: Sequence[PlacementTask],
+        *,
+        anti_affinity: Iterable[Iterable[int]] = (),
+    ) -> Problem:
+        """Compile ``tasks`` (any order; stored in placement order) over ``fleet``.
+
+        ``anti_affinity`` groups refer to positions in ``tasks`` as given.
+        """
+        asked = {r for t in tasks for r in t.workload.requests}
+        if isinstance(fleet, FleetIndex) and asked <= set(fleet.resources):
+            index = fleet
+        else:
+            base = fleet.fleet if isinstance(fleet, FleetIndex) else fleet
+            index = FleetIndex.from_fleet(base, extra_resources=asked)
+        order = placement_order(tasks)
+        where = {k: pos for pos, k in enumerate(order)}
+        ordered = tuple(tasks[k] for k in order)
+        n, r_count = len(ordered), len(index.resources)
+        requests = np.zeros((n, r_count), dtype=np.int64)
+        capacity = index.free.copy()
+        cache = PolicyCache()
+        placed = np.zeros(index.size, dtype=np.int64)
+        previous_rows: list[IntArray] = []
+        for i, task in enumerate(ordered):
+            requests[i] = resource_vector(task.workload.requests, index.resources)
+            prev = np.zeros(index.size, dtype=np.int64)
+            for name, count in task.current.items():
+                pos = index.position.get(name)
+                if pos is not None and count > 0:
+                    prev[pos] = count
+            capacity += prev[:, None] * requests[i][None, :]
+            previous_rows.append(prev)
+        ptr = [0]
+        idx: list[IntArray] = []
+        scores: list[FloatArray] = []
+        current: list[IntArray] = []
+        moved = np.zeros(n, dtype=np.int64)
+        for i, task in enumerate(ordered):
+            view = term_view(
+                index,
+                task.workload,
+                task.policy,
+                free=capacity,
+                request=requests[i],
+                previous=previous_rows[i],
+                placed=placed,
+                cache=cache,
+            )
+            idx.append(view.eligible)
+            # A fallback group's clusters rank below every cluster of an earlier group.
+            span = float(view.score.max(initial=0.0)) + 1.0
+            scores.append(view.score - span * view.level)
+            cur = previous_rows[i][view.eligible]
+            current.append(cur)
+            moved[i] = int(previous_rows[i].sum() - cur.sum())
+            ptr.append(ptr[-1] + view.eligible.size)
+        groups = []
+        for g, group in enumerate(anti_affinity):
+            members = tuple(sorted(where[k] for k in group if 0 <= k < len(tasks)))
+            if len(members) != len(set(group)):
+                raise InvalidInput(
+                    f"refers to a task that is not in the batch: {sorted(group)}", path=f"anti_affinity[{g}]"
+                )
+            groups.append(members)
+        empty_i = np.zeros(0, dtype=np.int64)
+        return cls(
+            index=index,
+            tasks=ordered,
+            requests=requests,
+            replicas=np.array([t.workload.replicas for t in ordered], dtype=np.int64),
+            duplicated=np.array([t.policy.replica_strategy == "Duplicated" for t in ordered], dtype=np.bool_),
+            pick_n=np.array(
+                [
+                    (t.policy.number_of_clusters or 0) if t.policy.placement_type == "PickN" else -1
+                    for t in ordered
+                ],
+                dtype=np.int64,
+            ),
+            cand_ptr=np.asarray(ptr, dtype=np.int64),
+            cand_idx=np.concatenate(idx) if idx else empty_i,
+            score=np.concatenate(scores) if scores else np.zeros(0),
+            current=np.concatenate(current) if current else empty_i,
+            moved_anyway=moved,
+            capacity=capacity,
+            anti_affinity=tuple(groups),
+        )
