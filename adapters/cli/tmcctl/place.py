@@ -17,12 +17,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tmc_core.errors import InvalidInput
 from tmc_core.examples import example_inventory
 from tmc_core.manifests import Inventory, decision_records, placements_yaml
 from tmc_core.manifests.placements import sort_decisions
 from tmc_core.model import Decision, Explanation
 from tmc_core.placement.inventory import place_inventory
-from tmcctl.inputs import FilesOption, inventory_or_exit
+from tmc_core.solvers.catalog import SOLVER_NAMES, make_solver, solve_inventory
+from tmc_core.solvers.solution import Solution
+from tmcctl.inputs import FilesOption, fail, inventory_or_exit
 
 __all__ = ["place"]
 
@@ -105,6 +108,27 @@ def _table(decisions: tuple[Decision, ...], explain: bool, console: Console) -> 
             console.print(Text(f"  note: {note}"))
 
 
+def _solver_line(solution: Solution) -> str:
+    gap = "n/a" if solution.gap is None else f"{100 * solution.gap:.3f}%"
+    bound = "none" if solution.bound is None else f"{solution.bound:.6g}"
+    return (
+        f"solver {solution.solver}: {solution.status}, objective {solution.objective:.6g}, "
+        f"bound {bound}, gap {gap}, {solution.seconds:.2f}s"
+    )
+
+
+def _solver_record(solution: Solution) -> dict[str, Any]:
+    return {
+        "name": solution.solver,
+        "status": solution.status,
+        "objective": solution.objective,
+        "bound": solution.bound,
+        "gap": solution.gap,
+        "seconds": round(solution.seconds, 3),
+        "notes": list(solution.reasons),
+    }
+
+
 def place(
     files: FilesOption = [],  # noqa: B006 - typer reads the default, it is never mutated
     output: Annotated[
@@ -116,12 +140,42 @@ def place(
     explain: Annotated[
         bool, typer.Option("--explain", help="Say why each cluster was filtered out and how the rest scored.")
     ] = False,
+    solver: Annotated[
+        str | None,
+        typer.Option(
+            "--solver",
+            help=f"Place the whole batch with a solver ({', '.join(SOLVER_NAMES)}) and report its gap; "
+            "without it, the greedy engine places workloads one by one.",
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0.1, help="Seconds a solver may search (optimal).")
+    ] = None,
 ) -> None:
     """Place every workload a WorkloadPlacement selects (the bundled example fleet without -f)."""
     inventory: Inventory = inventory_or_exit(files) if files else example_inventory()
-    decisions = place_inventory(inventory, explain=explain)
+    solution: Solution | None = None
+    if solver is None:
+        decisions = place_inventory(inventory, explain=explain)
+    else:
+        if explain:
+            fail(["--explain works with the greedy engine only (leave out --solver)"])
+        try:
+            chosen = make_solver(solver, time_limit=time_limit)
+        except InvalidInput as err:
+            fail([f"--solver: {err.problem}"])
+        solution = solve_inventory(inventory, chosen)
+        decisions = tuple(sort_decisions(solution.decisions()))
+        if output is not Output.TABLE:
+            typer.echo(_solver_line(solution), err=True)
     if output is Output.JSON:
-        typer.echo(_json(decisions, explain), nl=False)
+        text = _json(decisions, explain)
+        if solution is not None:
+            records = json.loads(text)
+            for r in records:
+                r["solver"] = _solver_record(solution)
+            text = json.dumps(records, indent=2) + "\n"
+        typer.echo(text, nl=False)
     elif output is Output.YAML:
         typer.echo(placements_yaml(inventory.placements, decisions), nl=False)
     else:
@@ -129,3 +183,5 @@ def place(
         if not console.is_terminal:
             console = Console(soft_wrap=False, width=max(console.width, 140))
         _table(decisions, explain, console)
+        if solution is not None:
+            console.print(Text(_solver_line(solution)))
