@@ -8,7 +8,7 @@ state between calls: the capacity snapshot is copied from the index at the start
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -240,6 +240,11 @@ def assign_batch(
         if changed.size:
             free[changed] -= (new[changed] - previous[changed])[:, None] * request[None, :]
         placed[outcome.clusters[outcome.replicas > 0]] += 1
+        if task.policy.replica_strategy != "Duplicated" and outcome.clusters.size > 1:
+            # Keep only clusters that run replicas: a divided outcome covers every selected
+            # cluster, and 100k of them over 5k clusters would otherwise hold gigabytes.
+            used = outcome.replicas > 0
+            outcome = replace(outcome, clusters=outcome.clusters[used], replicas=outcome.replicas[used])
         out[k] = outcome
     flush()
     return _assignment(index, tasks, [o for o in out if o is not None])
