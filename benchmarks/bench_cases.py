@@ -1,28 +1,34 @@
 """Shared inputs and helpers of the placement benchmarks (pytest-benchmark suite and scaling.py).
 
 Every input is synthetic and seeded (``tmc_core.simulate``), so two runs on the same machine time
-the same work. The fleet index is built outside the timed part: the timings are of the decision
-kernel (``place_batch`` over a ready ``FleetIndex``), not of parsing or indexing.
+the same work. The fleet index is built outside the timed part: the timings are of the engine over
+a ready ``FleetIndex``, not of parsing or indexing. Two entry points are timed:
+
+- ``assign_batch(index, tasks, mode=...)`` (``engine``): the engine's raw result, an ``Assignment``
+  of CSR arrays, no Python object per decision; this is the decisions/s the targets are about;
+- ``place_batch(index, tasks)`` (``engine_decisions``): the same plus one pydantic ``Decision`` per
+  workload (``Assignment.decisions``), what most callers use.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import platform
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from tmc_core.model import Decision, Fleet
-from tmc_core.placement.batch import PlacementTask, place_batch
+from tmc_core.placement import kernels
+from tmc_core.placement.batch import Assignment, PlacementTask, assign_batch, place_batch
 from tmc_core.placement.index import FleetIndex
 from tmc_core.simulate import Shape, synthetic_fleet, synthetic_workloads
 
@@ -30,9 +36,11 @@ FLEET_SEED = 20240601
 WORKLOAD_SEED = 20240602
 POLICIES = 32
 
-BATCHED_MODE = "batched"
-"""The lead's faster batched engine: ``place_batch(..., mode="batched")`` (batch-snapshot semantics).
-Reported as n/a while ``place_batch`` has no ``mode`` keyword."""
+Mode = Literal["sequential", "batched"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+BATCHED_MODE: Mode = "batched"
+"""Batch-snapshot semantics: runs of single-cluster workloads scored ``batch_size`` at a time against
+one snapshot, conflicts resolved exactly (perf-anchors G1/G2); every other workload sequentially."""
 
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
 
@@ -90,31 +98,43 @@ def cached_case(size: str, shape: Shape) -> Case:
     return build_case(size, shape)
 
 
-def batched_supported() -> bool:
-    """Whether ``place_batch`` takes the ``mode`` keyword (the lead's batched engine)."""
-    try:
-        params = inspect.signature(place_batch).parameters
-    except (TypeError, ValueError):  # pragma: no cover - signature always available here
-        return False
-    return "mode" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+def warm_jit() -> float:
+    """Compile (or load from numba's cache) the single-cluster kernels before anything is timed.
 
-
-def place_with_mode(
-    index: FleetIndex, tasks: Sequence[PlacementTask], mode: str | None
-) -> tuple[Decision, ...] | None:
-    """``place_batch`` in ``mode`` (``None`` = the default sequential engine).
-
-    Returns ``None`` (report "n/a") when ``mode`` is given and ``place_batch`` has no such
-    keyword yet; a TypeError from inside an engine that does take ``mode`` is re-raised.
+    Places a tiny single-shape batch in both modes (``place_run`` for sequential, the parallel
+    ``choose_rows`` for batched); returns the seconds it took. A no-op without the ``fast`` extra.
     """
-    if mode is None:
-        return place_batch(index, tasks)
-    try:
-        return place_batch(index, tasks, mode=mode)  # type: ignore[call-arg,unused-ignore]
-    except TypeError:
-        if batched_supported():
-            raise
-        return None
+    if not kernels.AVAILABLE:
+        return 0.0
+    start = time.perf_counter()
+    case = build_case("64x16", "single")
+    for mode in MODES:
+        assign_batch(case.index, case.tasks, mode=mode)
+    return time.perf_counter() - start
+
+
+BATCH_SIZE = 256
+"""``assign_batch``'s default ``batch_size``."""
+
+
+def engine(
+    index: FleetIndex,
+    tasks: Sequence[PlacementTask],
+    mode: Mode = "sequential",
+    batch_size: int = BATCH_SIZE,
+) -> Assignment:
+    """The engine alone: ``assign_batch`` over a prebuilt index (arrays, no Decision objects)."""
+    return assign_batch(index, tasks, mode=mode, batch_size=batch_size)
+
+
+def engine_decisions(
+    index: FleetIndex,
+    tasks: Sequence[PlacementTask],
+    mode: Mode = "sequential",
+    batch_size: int = BATCH_SIZE,
+) -> tuple[Decision, ...]:
+    """Engine plus Decision objects: ``place_batch`` (= ``assign_batch(...).decisions(tasks)``)."""
+    return place_batch(index, tasks, mode=mode, batch_size=batch_size)
 
 
 def same_decision(a: Decision, b: Decision) -> bool:
@@ -129,6 +149,37 @@ def agreement(a: Sequence[Decision], b: Sequence[Decision]) -> float:
     return sum(same_decision(x, y) for x, y in zip(a, b, strict=True)) / len(a)
 
 
+def assignment_agreement(a: Assignment, b: Assignment) -> float:
+    """``agreement`` on the engine's arrays: per task the same (cluster, replicas) list and the same
+    schedulability. Equal to ``agreement(a.decisions(tasks), b.decisions(tasks))`` (decisions list
+    their clusters in the assignment's order), without building Decision objects."""
+    if len(a) != len(b):
+        raise ValueError(f"assignments of different lengths: {len(a)} and {len(b)}")
+    if a.cluster_names != b.cluster_names:
+        raise ValueError("assignments over different fleets")
+    n = len(a)
+    if n == 0:
+        return 1.0
+    ao, ac, ar, asch = a.offsets.tolist(), a.clusters.tolist(), a.replicas.tolist(), a.schedulable.tolist()
+    bo, bc, br, bsch = b.offsets.tolist(), b.clusters.tolist(), b.replicas.tolist(), b.schedulable.tolist()
+    same = 0
+    for i in range(n):
+        if asch[i] != bsch[i]:
+            continue
+        a_lo, a_hi, b_lo, b_hi = ao[i], ao[i + 1], bo[i], bo[i + 1]
+        if ac[a_lo:a_hi] == bc[b_lo:b_hi] and ar[a_lo:a_hi] == br[b_lo:b_hi]:
+            same += 1
+    return same / n
+
+
+def assignment_stats(a: Assignment) -> tuple[float, float]:
+    """(share of schedulable decisions, mean clusters per decision) of an assignment."""
+    n = len(a)
+    if n == 0:
+        return 1.0, 0.0
+    return float(a.schedulable.mean()), float(a.clusters.size) / n
+
+
 def floor_array(n_workloads: int, n_clusters: int, seed: int = 0) -> np.ndarray[Any, np.dtype[np.float32]]:
     """A dense float32 workloads x clusters score matrix (random), for the memory-bandwidth floor."""
     rng = np.random.default_rng(seed)
@@ -141,7 +192,8 @@ def floor_array(n_workloads: int, n_clusters: int, seed: int = 0) -> np.ndarray[
 
 def floor_pass(a: np.ndarray[Any, np.dtype[np.float32]]) -> np.ndarray[Any, np.dtype[np.intp]]:
     """One pass over the matrix: the best cluster per workload (what a dense greedy must at least read)."""
-    return np.argmax(a, axis=1)
+    out: np.ndarray[Any, np.dtype[np.intp]] = np.argmax(a, axis=1)
+    return out
 
 
 def machine_facts() -> dict[str, str]:
@@ -174,11 +226,28 @@ def machine_facts() -> dict[str, str]:
         facts["load average (1/5/15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     facts["python"] = platform.python_version()
     facts["numpy"] = np.__version__
+    try:
+        import numba
+
+        most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+        threads = f"threads: {numba.get_num_threads()} of {most}"
+        layer: str
+        try:
+            layer = numba.threading_layer()  # type: ignore[attr-defined]
+        except ValueError:  # no parallel kernel has run in this process yet
+            layer = "not initialised"
+        facts["numba"] = f"{numba.__version__} ({threads}; threading layer: {layer})"
+    except ImportError:
+        facts["numba"] = "not installed"
     facts["platform"] = platform.platform()
-    for var in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         if os.environ.get(var):
             facts[var] = os.environ[var]
-    facts["batched mode"] = "available" if batched_supported() else "n/a (place_batch has no mode=)"
+    facts["compiled kernel (kernels.AVAILABLE)"] = (
+        "yes: single-cluster workloads use the numba kernels"
+        if kernels.AVAILABLE
+        else "no: numpy pipeline only"
+    )
     try:
         root = Path(__file__).resolve().parent.parent
         head = subprocess.run(
@@ -193,7 +262,9 @@ def machine_facts() -> dict[str, str]:
             text=True,
             check=True,
         ).stdout.strip()
-        facts["tmc commit"] = head + (" (+ uncommitted changes)" if dirty else "")
+        changed = sorted(line.split(maxsplit=1)[-1] for line in dirty.splitlines())
+        shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+        facts["tmc commit"] = head + (f" (+ uncommitted changes: {shown})" if changed else "")
     except (OSError, subprocess.CalledProcessError):
         facts["tmc commit"] = "unknown"
     facts["argv"] = " ".join([os.path.basename(sys.executable), *sys.argv])
