@@ -10,6 +10,7 @@ from tmc_core.solvers.bounds import certify, lp_bound
 from tmc_core.solvers.flow import Flow
 from tmc_core.solvers.greedy import Greedy
 from tmc_core.solvers.objective import Objective, Terms
+from tmc_core.solvers.optimal import Optimal
 from tmc_core.solvers.problem import Problem
 from tmc_core.solvers.solution import Solution, Solver, Status
 from tmc_core.solvers.validate import violations
@@ -18,6 +19,7 @@ __all__ = [
     "Flow",
     "Greedy",
     "Objective",
+    "Optimal",
     "Problem",
     "Solution",
     "Solver",

@@ -82,9 +82,8 @@ class Problem:
             best = np.argsort(-s, kind="stable")[:top_k]
             keep[lo + best] = True
             keep[lo:hi] |= self.current[lo:hi] > 0
-        counts = np.add.reduceat(keep.astype(np.int64), self.cand_ptr[:-1]) if self.size else keep[:0]
-        counts = np.where(np.diff(self.cand_ptr) > 0, counts, 0)
-        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        kept = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+        ptr = kept[self.cand_ptr].astype(np.int64)
         return Problem(
             index=self.index,
             tasks=self.tasks,

@@ -1,0 +1,867 @@
+"""The large-scale solver: a transportation (min-cost flow) model solved by OR-Tools' SimpleMinCostFlow.
+
+The network, in flow *units* of one resource (the dominant one, ``d``):
+
+    task i --(replicas_i x w_i, value 0: "not placed")------------------------------> sink
+    task i --(ub_e x w_i, value per unit v_e / w_i, one arc per candidate entry e)---> cluster c
+    cluster c --(floor(capacity[c, d] / g))-------------------------------------------> sink
+
+with supply ``replicas_i x w_i`` at task ``i``. ``g`` is the greatest common divisor of the tasks'
+requests of ``d`` and ``w_i = request_i[d] / g``: one unit is ``g`` of the resource, and a replica
+of task ``i`` is ``w_i`` units. When every task asks the same amount of ``d`` (``w_i = 1``; e.g.
+``resource="pods"``, where each replica is one pod slot) this is the classic slot model and every
+flow is a whole number of replicas. A task that does not ask for ``d`` at all goes straight to the
+sink (one unit per replica). ``v_e`` is ``Objective.coefficients`` (the value of one replica on
+that cluster); churn is concave in the replicas kept on a cluster, so an entry that runs ``cur``
+replicas now gets two parallel arcs: the first ``min(cur, ub_e)`` replicas worth ``v_e + churn``
+each, the rest ``v_e``. ``ub_e`` = min(replicas_i, the replicas of the task that fit on the cluster
+alone in every resource). Integer costs are ``-round(value per unit x S)`` with ``S`` chosen so
+that the largest is 2^28 (less on graphs large enough to risk overflow inside the solver); the
+rounding is accounted for in the bound below. Arcs are built as numpy arrays and added in one call.
+
+Which tasks go through the flow, and the semantics of the others:
+
+- Divided tasks (Aggregated, Weighted static or dynamic: the batch model divides replicas by the
+  objective, as every batch optimiser does, not by the policy's weights) without PickN, without a
+  binding spreadConstraint (maxGroups > 0 or minGroups > 1), without topologySpreadConstraints and
+  outside every anti-affinity group.
+- Every other task (Duplicated, PickN, spread, anti-affinity) is placed *first*, in the same run,
+  by the greedy engine (the policy's own semantics) on the batch's capacity, with Greedy's
+  anti-affinity rule (a later member that shares a cluster is dropped); the flow then places the
+  Divided tasks in the capacity left.
+- All or nothing per task, as the engine: the flow may leave part of a task out. After the flow,
+  replicas are rounded down to whole replicas; clusters over capacity in ANY resource shed replicas
+  (of partly placed tasks first, then the lowest value first); then a repair pass completes each
+  short task on ALL its candidates (not only the top-k; best value first, every resource checked)
+  or removes it entirely, releasing its capacity; removed tasks get one more try at the end. A task
+  that is not fully placed is unschedulable with no clusters. The result always passes
+  ``violations``.
+
+When the result is OPTIMAL, and what the bound means:
+
+- The flow model is a *relaxation* of the Divided tasks' problem (other resources, whole replicas
+  when the ``w_i`` differ, and all-or-nothing are dropped), provided the unit is exact (``g``
+  divides every request; it does unless the total would exceed 2^40 units, when requests are
+  rounded up to a coarser unit) and nothing was pruned. Its optimum (plus the cost-rounding
+  allowance) is then an upper bound on the objective of every feasible assignment: it is reported
+  as ``bound`` when every task went through the flow, no candidate was pruned by ``top_k`` and the
+  unit is exact.
+- OPTIMAL is reported exactly when that bound holds and the final assignment reaches it (within
+  twice the rounding allowance and 1e-9 relative), i.e. when the flow's own optimum was already
+  feasible: whole replicas, every resource within capacity, every task all or nothing. For
+  instance: every task requests the same amount of the dominant resource (a slot model), the other
+  resources do not bind, and the capacity suffices for every task the flow chooses to place.
+- Otherwise FEASIBLE, with ``bound`` = the flow optimum when it is a valid bound (above), else
+  ``None``. With ``top_k`` pruning the flow is optimal for the pruned problem only and says nothing
+  about pruned clusters, so no bound is reported; ``Flow(top_k=None).solve(problem.prune(k))``
+  certifies the pruned problem itself, and ``bounds.certify`` adds an LP bound for the full one.
+
+With the ``fast`` extra (numba), the top-k selection and the repair pass run compiled; without it,
+the same steps run in numpy (same answers, slower on large batches).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.graph.python import min_cost_flow
+
+from tmc_core.errors import InvalidInput, TmcError
+from tmc_core.model.decision import Explanation
+from tmc_core.placement.batch import Assignment, assign_batch
+from tmc_core.solvers.greedy import drop_tasks
+from tmc_core.solvers.objective import Objective
+from tmc_core.solvers.problem import Problem
+from tmc_core.solvers.solution import Solution, Status
+
+__all__ = ["Flow", "flow_tasks", "top_k_entries"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+_UNIT_LIMIT = 1 << 40
+"""Most flow units (total supply) before requests are rounded up to a coarser unit."""
+_COST_LIMIT = 1 << 28
+"""Largest integer unit cost; smaller when the graph is large enough to risk overflow."""
+
+_numba: Any
+try:  # pragma: no cover - exercised when the extra is installed
+    import numba as _numba
+except ImportError:  # pragma: no cover
+    _numba = None
+
+
+# -- kernels (plain Python over arrays; compiled by numba when it is installed) ---------------------
+
+
+def _select_kernel(
+    ptr: IntArray, score: FloatArray, running: IntArray, take: BoolArray, k: int, out: IntArray
+) -> IntArray:
+    """Per task in ``take``: its ``k`` best-scoring entries (ties: the earlier entry) and every entry
+    in ``running`` (ascending: the entries that run replicas now), written ascending into ``out``;
+    returns the kept count per task."""
+    n = ptr.size - 1
+    counts = np.zeros(n, dtype=np.int64)
+    best = np.empty(k, dtype=np.float64)  # the k largest scores seen, descending
+    pos = 0
+    rp = 0  # next entry of ``running``
+    for i in range(n):
+        if not take[i]:
+            continue
+        lo, hi = ptr[i], ptr[i + 1]
+        while rp < running.size and running[rp] < lo:
+            rp += 1
+        if hi - lo <= k:
+            for j in range(lo, hi):
+                out[pos] = j
+                pos += 1
+            counts[i] = hi - lo
+            continue
+        for j in range(k):
+            best[j] = score[lo + j]
+        best[:] = -np.sort(-best)
+        for j in range(lo + k, hi):
+            s = score[j]
+            if s > best[k - 1]:
+                m = k - 1
+                while m > 0 and best[m - 1] < s:
+                    best[m] = best[m - 1]
+                    m -= 1
+                best[m] = s
+        threshold = best[k - 1]
+        quota = 0  # how many entries equal to the threshold make the top k
+        for j in range(k):
+            if best[j] == threshold:
+                quota += 1
+        start = pos
+        for j in range(lo, hi):
+            s = score[j]
+            now = rp < running.size and running[rp] == j
+            if now:
+                rp += 1
+            keep = s > threshold or now
+            if s == threshold and quota > 0:
+                quota -= 1
+                keep = True
+            if keep:
+                out[pos] = j
+                pos += 1
+        counts[i] = pos - start
+    return counts
+
+
+def _room(free: IntArray, c: int, request: IntArray, cap: int) -> int:
+    """Replicas of ``request`` that fit on cluster ``c`` (at most ``cap``)."""
+    room = cap
+    for r in range(request.size):
+        q = request[r]
+        if q > 0:
+            room = min(room, max(free[c, r], 0) // q)
+    return room
+
+
+def _complete_kernel(
+    order: IntArray,
+    scratch: bool,
+    ptr: IntArray,
+    cand_idx: IntArray,
+    current: IntArray,
+    score: FloatArray,
+    costs: FloatArray,
+    weights: FloatArray,
+    requests: IntArray,
+    replicas: IntArray,
+    free: IntArray,
+    k_ptr: IntArray,
+    kept: IntArray,
+    x_kept: IntArray,
+    out_entry: IntArray,
+    out_reps: IntArray,
+    out_ptr: IntArray,
+    ok: BoolArray,
+) -> None:
+    """Complete each task of ``order`` on all its candidates or remove it (see ``Flow._repair``).
+
+    ``weights`` = (placed weight, cost weight, churn). A task starts from its kept entries' flow
+    replicas (``scratch``: from nothing) and fills the rest in value order (ties: the earlier
+    candidate), each cluster up to what fits in every resource; if all its candidates together
+    cannot take the rest, the task is removed and its replicas released. Fills ``out_*`` with each
+    task's whole placement (entry index, replicas) and ``ok``; ``free`` is updated in place.
+    """
+    pos = 0
+    for t in range(order.size):
+        i = order[t]
+        lo, hi = ptr[i], ptr[i + 1]
+        m = hi - lo
+        request = requests[i]
+        local = np.zeros(m, dtype=np.int64)
+        if not scratch:
+            for p in range(k_ptr[i], k_ptr[i + 1]):
+                local[kept[p] - lo] = x_kept[p]
+        need = replicas[i] - local.sum()
+        add = np.zeros(m, dtype=np.int64)
+        if need > 0:
+            fit = np.zeros(m, dtype=np.int64)
+            total = 0
+            for j in range(m):
+                fit[j] = _room(free, cand_idx[lo + j], request, need)
+                total += fit[j]
+            if total >= need:
+                while need > 0:  # the best candidate with room, then the next, ...
+                    pick = -1
+                    best = 0.0
+                    for j in range(m):
+                        if fit[j] > 0:
+                            e = lo + j
+                            value = weights[0] + score[e] - weights[1] * costs[cand_idx[e]]
+                            if current[e] > local[j]:
+                                value += weights[2]
+                            if pick < 0 or value > best:
+                                pick = j
+                                best = value
+                    got = min(fit[pick], need)
+                    add[pick] = got
+                    fit[pick] = 0
+                    need -= got
+        if need > 0:  # not enough room anywhere: remove the task, release what it held
+            for j in range(m):
+                if local[j] > 0:
+                    c = cand_idx[lo + j]
+                    for r in range(request.size):
+                        free[c, r] += local[j] * request[r]
+            ok[t] = False
+            out_ptr[t + 1] = pos
+            continue
+        for j in range(m):
+            if add[j] > 0:
+                c = cand_idx[lo + j]
+                for r in range(request.size):
+                    free[c, r] -= add[j] * request[r]
+                local[j] += add[j]
+            if local[j] > 0:
+                out_entry[pos] = lo + j
+                out_reps[pos] = local[j]
+                pos += 1
+        ok[t] = True
+        out_ptr[t + 1] = pos
+
+
+def _select_numpy(
+    ptr: IntArray, score: FloatArray, running: IntArray, take: BoolArray, k: int, out: IntArray
+) -> IntArray:
+    """``_select_kernel`` in numpy, one task at a time (``Problem.prune``'s rule)."""
+    n = ptr.size - 1
+    counts = np.zeros(n, dtype=np.int64)
+    pos = 0
+    for i in np.flatnonzero(take).tolist():
+        lo, hi = int(ptr[i]), int(ptr[i + 1])
+        if hi - lo <= k:
+            idx = np.arange(lo, hi)
+        else:
+            mask = np.zeros(hi - lo, dtype=np.bool_)
+            mask[np.argsort(-score[lo:hi], kind="stable")[:k]] = True
+            now = running[np.searchsorted(running, lo) : np.searchsorted(running, hi)]
+            mask[now - lo] = True
+            idx = lo + np.flatnonzero(mask)
+        counts[i] = idx.size
+        out[pos : pos + idx.size] = idx
+        pos += idx.size
+    return counts
+
+
+def _complete_numpy(
+    order: IntArray,
+    scratch: bool,
+    ptr: IntArray,
+    cand_idx: IntArray,
+    current: IntArray,
+    score: FloatArray,
+    costs: FloatArray,
+    weights: FloatArray,
+    requests: IntArray,
+    replicas: IntArray,
+    free: IntArray,
+    k_ptr: IntArray,
+    kept: IntArray,
+    x_kept: IntArray,
+    out_entry: IntArray,
+    out_reps: IntArray,
+    out_ptr: IntArray,
+    ok: BoolArray,
+) -> None:
+    """``_complete_kernel`` in numpy, one task at a time (the same answers)."""
+    pos = 0
+    for t, i in enumerate(order.tolist()):
+        lo, hi = int(ptr[i]), int(ptr[i + 1])
+        cand = cand_idx[lo:hi]
+        req = requests[i]
+        local = np.zeros(hi - lo, dtype=np.int64)
+        if not scratch:
+            a, b = int(k_ptr[i]), int(k_ptr[i + 1])
+            local[kept[a:b] - lo] = x_kept[a:b]
+        need = int(replicas[i] - local.sum())
+        if need > 0:
+            fit = np.full(cand.size, need, dtype=np.int64)
+            for r in np.flatnonzero(req > 0).tolist():
+                fit = np.minimum(fit, np.maximum(free[cand, r], 0) // req[r])
+            if int(fit.sum()) < need:
+                free[cand] += local[:, None] * req[None, :]
+                ok[t] = False
+                out_ptr[t + 1] = pos
+                continue
+            value = (
+                weights[0] + score[lo:hi] - weights[1] * costs[cand] + weights[2] * (current[lo:hi] > local)
+            )
+            best = np.argsort(-value, kind="stable")
+            got = fit[best]
+            add = np.minimum(got, np.maximum(need - (np.cumsum(got) - got), 0))
+            local[best] += add
+            free[cand[best]] -= add[:, None] * req[None, :]
+        nz = np.flatnonzero(local > 0)
+        out_entry[pos : pos + nz.size] = lo + nz
+        out_reps[pos : pos + nz.size] = local[nz]
+        pos += nz.size
+        ok[t] = True
+        out_ptr[t + 1] = pos
+
+
+_select: Callable[..., IntArray] = _select_numpy
+_complete: Callable[..., None] = _complete_numpy
+if _numba is not None:  # pragma: no branch
+    _room = _numba.njit(cache=True, nogil=True, inline="always")(_room)
+    _select = cast(Callable[..., IntArray], _numba.njit(cache=True, nogil=True)(_select_kernel))
+    _complete = cast(Callable[..., None], _numba.njit(cache=True, nogil=True)(_complete_kernel))
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _kept_entries(
+    problem: Problem, take: BoolArray, top_k: int | None, running: IntArray | None = None
+) -> tuple[IntArray, IntArray]:
+    """Kept candidate entries (ascending) of the tasks in ``take`` and their CSR pointer per task;
+    ``running``: the entries with current replicas (computed when not given)."""
+    ptr = problem.cand_ptr
+    if top_k is None:
+        counts = np.where(take, np.diff(ptr), 0)
+        kept = np.flatnonzero(np.repeat(take, np.diff(ptr)))
+    else:
+        running = np.flatnonzero(problem.current) if running is None else running
+        room = int(np.minimum(np.diff(ptr), top_k)[take].sum() + running.size)
+        out = np.empty(room, dtype=np.int64)
+        counts = _select(ptr, problem.score, running, take, top_k, out)
+        kept = out[: int(counts.sum())]
+    return kept, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def best_per_task(ptr: IntArray, values: FloatArray, k: int) -> IntArray:
+    """Positions (ascending) of the ``k`` largest ``values`` of each segment ``ptr[i]:ptr[i+1]``
+    (ties: the earlier position first)."""
+    n = ptr.size - 1
+    out = np.empty(int(np.minimum(np.diff(ptr), k).sum()), dtype=np.int64)
+    counts = _select(ptr, values, np.zeros(0, dtype=np.int64), np.ones(n, dtype=np.bool_), k, out)
+    return out[: int(counts.sum())]
+
+
+def top_k_entries(problem: Problem, top_k: int) -> BoolArray:
+    """The candidate entries ``problem.prune(top_k)`` keeps, as a mask over the problem's entries."""
+    if top_k < 1:
+        raise InvalidInput(f"must be at least 1, got {top_k}", path="top_k")
+    kept, _ = _kept_entries(problem, np.ones(problem.size, dtype=np.bool_), top_k)
+    mask = np.zeros(problem.cand_idx.size, dtype=np.bool_)
+    mask[kept] = True
+    return mask
+
+
+def flow_tasks(problem: Problem) -> BoolArray:
+    """Which tasks the flow model places (see the module docstring); the rest go to the engine."""
+    ok = ~problem.duplicated & (problem.pick_n < 0)
+    for members in problem.anti_affinity:
+        if len(members) > 1:
+            ok[list(members)] = False
+    for i, task in enumerate(problem.tasks):
+        if not ok[i]:
+            continue
+        policy = task.policy
+        if policy.topology_spread_constraints or any(
+            sc.max_groups > 0 or sc.effective_min > 1 for sc in policy.spread_constraints
+        ):
+            ok[i] = False
+    return ok
+
+
+def _segment_sum(values: IntArray, groups: IntArray, size: int) -> IntArray:
+    """Exact integer sums of ``values`` by group (``np.bincount`` would sum in float64)."""
+    out = np.zeros(size, dtype=np.int64)
+    if values.size:
+        np.add.at(out, groups, values)
+    return out
+
+
+def _usage(problem: Problem, clusters: IntArray, task: IntArray, x: IntArray) -> IntArray:
+    """C x R capacity used by ``x`` replicas of tasks ``task`` on ``clusters``."""
+    size, r_count = problem.capacity.shape
+    used = np.zeros((size, r_count), dtype=np.int64)
+    live = x > 0
+    c, t, n = clusters[live], task[live], x[live]
+    for r in range(r_count):
+        used[:, r] = _segment_sum(n * problem.requests[t, r], c, size)
+    return used
+
+
+@dataclass(frozen=True, slots=True)
+class _Network:
+    """The min-cost-flow model of the flow tasks and what is needed to read its solution back."""
+
+    entries: IntArray  # positions (into the kept entries) that have arcs
+    entry_task: IntArray  # per such entry: position of its task among the flow tasks
+    arc_entry: IntArray  # per task->cluster arc: position in ``entries``
+    first_arc: int  # arcs before this are the "not placed" arcs, one per flow task
+    units: IntArray  # per flow task: units per replica (w_i)
+    scale: float  # integer cost = -round(value per unit x scale)
+    allowance: float  # max |true - rounded| flow value over any flow, in objective units
+    exact_unit: bool
+    unit: int
+    resource: str
+    tails: NDArray[np.int32]
+    heads: NDArray[np.int32]
+    caps: IntArray
+    costs: IntArray
+    supplies: IntArray
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Min-cost flow over each task's top-k candidates (see the module docstring for the model,
+    the semantics of tasks it cannot express, and when the result is OPTIMAL).
+
+    ``resource`` is the dominant resource the flow counts in (default: the one with the highest
+    total demand / capacity ratio among the flow tasks); ``top_k=None`` keeps every candidate.
+    Deterministic: the same problem and settings give the same solution.
+    """
+
+    top_k: int | None = 20
+    resource: str | None = None
+    objective: Objective = field(default_factory=Objective)
+    name: str = "flow"
+
+    def solve(self, problem: Problem) -> Solution:
+        """Place the problem's tasks: the engine for the tasks flow cannot express, then the flow."""
+        start = time.perf_counter()
+        if self.top_k is not None and (isinstance(self.top_k, bool) or self.top_k < 1):
+            raise InvalidInput(f"must be at least 1, got {self.top_k}", path="top_k")
+        if self.resource is not None and self.resource not in problem.index.resources:
+            raise InvalidInput(
+                f"unknown resource {self.resource!r}: expected one of {', '.join(problem.index.resources)}",
+                path="resource",
+            )
+        notes: list[str] = []
+        in_flow = flow_tasks(problem)
+        others = np.flatnonzero(~in_flow)
+        tasks_f = np.flatnonzero(in_flow)
+
+        # 1. Tasks the flow cannot express: the engine, on the batch's capacity.
+        rest, used = self._engine(problem, others)
+        capacity = problem.capacity - used
+        if others.size:
+            notes.append(
+                f"{others.size} task(s) placed by the greedy engine first (Duplicated, PickN, spread or "
+                "anti-affinity: not expressible as flow)"
+            )
+
+        # 2. The flow over the Divided tasks' (top-k) candidates.
+        running = np.flatnonzero(problem.current)
+        kept, k_ptr = _kept_entries(problem, in_flow, self.top_k, running)
+        k_task = np.repeat(np.arange(problem.size, dtype=np.int64), np.diff(k_ptr))
+        pruned = bool((np.diff(k_ptr) < np.diff(problem.cand_ptr))[in_flow].any())
+        if pruned:
+            notes.append(
+                f"top_k={self.top_k}: the flow is optimal over each task's top {self.top_k} candidates "
+                "only, so it proves no bound for the full problem"
+            )
+        costs = self.objective.costs(problem)
+        weights = np.array(
+            [self.objective.placed_weight(problem), self.objective.cost, self.objective.churn],
+            dtype=np.float64,
+        )
+        coef = weights[0] + problem.score[kept] - weights[1] * costs[problem.cand_idx[kept]]
+        net = self._network(problem, tasks_f, kept, k_task, coef, capacity)
+        x = np.zeros(kept.size, dtype=np.int64)
+        flow_value: float | None = None
+        if net is not None:
+            flow_value, x_net = self._run(net)
+            x[net.entries] = x_net
+            kind = "slot model" if bool((net.units == 1).all()) else "resource units"
+            notes.append(
+                f"flow: {tasks_f.size} task(s), {net.tails.size} arcs, dominant resource {net.resource} "
+                f"in units of {net.unit} ({kind}{'' if net.exact_unit else ', rounded up: no bound'})"
+            )
+
+        # 3. Whole replicas, every resource within capacity, all or nothing per task.
+        flow_entries, flow_reps, placed, counts = self._repair(
+            problem, tasks_f, kept, k_ptr, k_task, x, coef, capacity, weights, costs
+        )
+        if any(counts):
+            notes.append(
+                f"rounded/repaired: {counts[0]} replica(s) shed from clusters over capacity, {counts[1]} "
+                f"task(s) completed by the repair pass, {counts[2]} task(s) left unplaced (all or nothing)"
+            )
+        assignment, entries = self._assemble(problem, tasks_f, flow_entries, flow_reps, placed, rest, others)
+        value = _evaluate(problem, self.objective, assignment, entries, costs, weights, running)
+
+        # 4. Status and bound.
+        status: Status = "FEASIBLE"
+        bound: float | None = None
+        if net is not None and flow_value is not None and net.exact_unit and not pruned and not others.size:
+            const = -weights[2] * float(problem.current[running].sum() + problem.moved_anyway.sum())
+            bound = max(flow_value + net.allowance + const, value)
+            if value >= bound - 2.0 * net.allowance - 1e-9 * max(1.0, abs(bound)):
+                status = "OPTIMAL"
+        elif tasks_f.size == 0 and others.size == 0:
+            status, bound = "OPTIMAL", value
+        return Solution(
+            solver=self.name,
+            status=status,
+            problem=problem,
+            assignment=assignment,
+            objective=value,
+            bound=bound,
+            seconds=time.perf_counter() - start,
+            reasons=tuple(notes),
+        )
+
+    # -- the engine for the tasks flow cannot express ---------------------------------------------
+
+    def _engine(self, problem: Problem, others: IntArray) -> tuple[Assignment | None, IntArray]:
+        """The engine's assignment of tasks ``others`` (in their order) and the capacity it uses."""
+        used = np.zeros_like(problem.capacity)
+        if not others.size:
+            return None, used
+        index = problem.index
+        free = problem.capacity.copy()
+        for i in others.tolist():  # the engine releases what these tasks run now itself
+            for name, n in problem.tasks[i].current.items():
+                pos = index.position.get(name)
+                if pos is not None and n > 0:
+                    free[pos] -= n * problem.requests[i]
+        free.setflags(write=False)
+        assignment = assign_batch(dataclasses.replace(index, free=free), [problem.tasks[i] for i in others])
+        local = {int(g): k for k, g in enumerate(others.tolist())}
+        drop: dict[int, str] = {}
+        for members in problem.anti_affinity:
+            taken: dict[int, int] = {}
+            for i in members:
+                k = local[i]
+                lo, hi = int(assignment.offsets[k]), int(assignment.offsets[k + 1])
+                clusters = assignment.clusters[lo:hi][assignment.replicas[lo:hi] > 0].tolist()
+                clash = [c for c in clusters if c in taken]
+                if clash:
+                    other = problem.tasks[taken[clash[0]]].workload.key
+                    drop[k] = f"anti-affinity: {index.names[clash[0]]} already runs {other}"
+                    continue
+                for c in clusters:
+                    taken[c] = i
+        if drop:
+            assignment = drop_tasks(assignment, drop)
+        task_of = np.repeat(others, np.diff(assignment.offsets))
+        return assignment, _usage(problem, assignment.clusters, task_of, assignment.replicas)
+
+    # -- the network -------------------------------------------------------------------------------
+
+    def _dominant(self, problem: Problem, tasks_f: IntArray, capacity: IntArray) -> int:
+        if self.resource is not None:
+            return problem.index.resource_position(self.resource)
+        demand = (problem.replicas[tasks_f, None] * problem.requests[tasks_f]).sum(axis=0).astype(np.float64)
+        supply = np.maximum(capacity, 0).astype(np.float64).sum(axis=0)
+        ratio = np.divide(demand, supply, out=np.full(demand.shape, np.inf), where=supply > 0)
+        ratio[demand <= 0] = -1.0
+        return int(np.argmax(ratio))
+
+    def _network(
+        self,
+        problem: Problem,
+        tasks_f: IntArray,
+        kept: IntArray,
+        k_task: IntArray,
+        coef: FloatArray,
+        capacity: IntArray,
+    ) -> _Network | None:
+        if not tasks_f.size:
+            return None
+        n_f, size = tasks_f.size, problem.index.size
+        d = self._dominant(problem, tasks_f, capacity)
+        q = problem.requests[tasks_f, d]
+        reps = problem.replicas[tasks_f]
+        asks = q > 0
+        unit = int(np.gcd.reduce(q[asks])) if asks.any() else 1
+        units = np.where(asks, q // unit, 1)
+        total = int((reps * units).sum())
+        exact = True
+        if total > _UNIT_LIMIT:  # too many units: round requests up to a coarser unit (no bound)
+            unit *= -(-total // _UNIT_LIMIT)
+            units = np.where(asks, -(-q // unit), 1)
+            total = int((reps * units).sum())
+            exact = False
+        local = np.full(problem.size, -1, dtype=np.int64)
+        local[tasks_f] = np.arange(n_f)
+
+        # per kept entry: replicas that fit alone (every resource), and the two churn segments
+        e_local = local[k_task]
+        clusters = problem.cand_idx[kept]
+        ub = reps[e_local].copy()
+        for r in range(problem.capacity.shape[1]):
+            req = problem.requests[k_task, r]
+            ask = req > 0
+            ub[ask] = np.minimum(ub[ask], np.maximum(capacity[clusters[ask], r], 0) // req[ask])
+        entries = np.flatnonzero(ub > 0)
+        e_local, clusters, ub = e_local[entries], clusters[entries], ub[entries]
+        cur = np.minimum(problem.current[kept[entries]], ub)
+        w = units[e_local]
+        value = coef[entries]
+        seg_first = np.flatnonzero(cur > 0)
+        seg_rest = np.flatnonzero(ub > cur)
+        arc_entry = np.concatenate([seg_first, seg_rest])
+        arc_cap = np.concatenate([cur[seg_first], (ub - cur)[seg_rest]]) * w[arc_entry]
+        arc_val = np.concatenate([value[seg_first] + self.objective.churn, value[seg_rest]]) / w[arc_entry]
+        order = np.argsort(arc_entry, kind="stable")  # an entry's arcs next to each other
+        arc_entry, arc_cap, arc_val = arc_entry[order], arc_cap[order], arc_val[order]
+
+        sink = n_f + size
+        top = float(np.abs(arc_val).max(initial=0.0))
+        limit = min(_COST_LIMIT, (1 << 62) // (3 * (sink + 2) ** 2), (1 << 62) // max(1, total))
+        scale = limit / top if top > 0 else 1.0
+        scaled = arc_val * scale
+        costs = -np.rint(scaled).astype(np.int64)
+        allowance = float(np.abs(scaled + costs).max(initial=0.0)) * total / scale
+
+        heads_entry = np.where(asks[e_local], n_f + clusters, sink)  # a task that does not ask d: no limit
+        cluster_cap = np.minimum(np.maximum(capacity[:, d], 0) // unit, total)
+        supply = reps * units
+        return _Network(
+            entries=entries,
+            entry_task=e_local,
+            arc_entry=arc_entry,
+            first_arc=n_f,
+            units=units,
+            scale=scale,
+            allowance=allowance,
+            exact_unit=exact,
+            unit=unit,
+            resource=problem.index.resources[d],
+            tails=np.concatenate([np.arange(n_f), e_local[arc_entry], n_f + np.arange(size)]).astype(
+                np.int32
+            ),
+            heads=np.concatenate([np.full(n_f, sink), heads_entry[arc_entry], np.full(size, sink)]).astype(
+                np.int32
+            ),
+            caps=np.concatenate([supply, arc_cap, cluster_cap]).astype(np.int64),
+            costs=np.concatenate([np.zeros(n_f, dtype=np.int64), costs, np.zeros(size, dtype=np.int64)]),
+            supplies=np.concatenate([supply, np.zeros(size, dtype=np.int64), [-total]]).astype(np.int64),
+        )
+
+    @staticmethod
+    def _run(net: _Network) -> tuple[float, IntArray]:
+        """Solve; the flow's value (objective units, churn constant excluded) and whole replicas per
+        entry of the network (rounded down)."""
+        smcf = min_cost_flow.SimpleMinCostFlow()
+        smcf.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, net.costs)
+        smcf.set_nodes_supplies(np.arange(net.supplies.size, dtype=np.int32), net.supplies)
+        status = smcf.solve()
+        if status != smcf.OPTIMAL:  # pragma: no cover - the "not placed" arcs make it always feasible
+            raise TmcError(f"min-cost flow failed with status {status}")
+        flows = np.asarray(smcf.flows(np.arange(net.tails.size, dtype=np.int32)), dtype=np.int64)
+        value = -float(smcf.optimal_cost()) / net.scale
+        per_arc = flows[net.first_arc : net.first_arc + net.arc_entry.size]
+        units = _segment_sum(per_arc, net.arc_entry, net.entries.size)
+        return value, units // net.units[net.entry_task]
+
+    # -- rounding and repair -----------------------------------------------------------------------
+
+    def _repair(
+        self,
+        problem: Problem,
+        tasks_f: IntArray,
+        kept: IntArray,
+        k_ptr: IntArray,
+        k_task: IntArray,
+        x: IntArray,
+        coef: FloatArray,
+        capacity: IntArray,
+        weights: FloatArray,
+        costs: FloatArray,
+    ) -> tuple[IntArray, IntArray, BoolArray, tuple[int, int, int]]:
+        """Make the flow's replicas (``x`` per kept entry) feasible in every resource and all or
+        nothing per task. Returns the placed (entry, replicas) pairs, which tasks are placed, and
+        (replicas shed, tasks completed, tasks dropped)."""
+        n = problem.size
+        placed = np.zeros(n, dtype=np.bool_)
+        if not tasks_f.size:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, placed, (0, 0, 0)
+        short = np.zeros(n, dtype=np.bool_)
+        short[tasks_f] = _segment_sum(x, k_task, n)[tasks_f] < problem.replicas[tasks_f]
+        clusters = problem.cand_idx[kept]
+
+        # Clusters over capacity (the flow counted one resource) shed replicas: of partly placed
+        # tasks first, then the lowest value first. One pass covers every excess: an entry cut
+        # short covers the remaining excess of every resource it requests.
+        shed = 0
+        excess = _usage(problem, clusters, k_task, x) - capacity
+        over: BoolArray = np.asarray((excess > 0).any(axis=1))
+        if over.any():
+            e = np.flatnonzero((x > 0) & over[clusters])
+            c, t = clusters[e], k_task[e]
+            order = np.lexsort((-t, coef[e], ~short[t], c))
+            e, c, t = e[order], c[order], t[order]
+            new_group = np.r_[True, c[1:] != c[:-1]]
+            starts = np.flatnonzero(new_group)
+            group = np.cumsum(new_group) - 1
+            need = np.zeros(e.size, dtype=np.int64)
+            for r in range(problem.capacity.shape[1]):
+                req = problem.requests[t, r]
+                load = x[e] * req
+                before = np.cumsum(load) - load
+                before -= before[starts][group]
+                remaining = excess[c, r] - before
+                ask = (req > 0) & (remaining > 0)
+                need[ask] = np.maximum(need[ask], -(-remaining[ask] // req[ask]))
+            cut = np.minimum(x[e], need)
+            x[e] -= cut
+            shed = int(cut.sum())
+            short[t[cut > 0]] = True
+
+        # Complete each short task on all its candidates, or remove it; removed ones try again.
+        free = capacity - _usage(problem, clusters, k_task, x)
+        todo = np.flatnonzero(short)
+        args = (problem.cand_ptr, problem.cand_idx, problem.current, problem.score, costs, weights)
+        rest = (problem.requests, problem.replicas, free, k_ptr, kept, x)
+        first = self._complete_all(todo, False, args, rest)
+        failed = todo[~first[2]]
+        second = self._complete_all(failed, True, args, rest)
+        done = np.zeros(n, dtype=np.bool_)
+        done[todo] = True
+        keep = ~done[k_task] & (x > 0)
+        entries = np.concatenate([kept[keep], first[0], second[0]])
+        reps = np.concatenate([x[keep], first[1], second[1]])
+        placed[tasks_f] = ~short[tasks_f]
+        placed[todo[first[2]]] = True
+        placed[failed[second[2]]] = True
+        repaired = int(first[2].sum() + second[2].sum())
+        return entries, reps, placed, (shed, repaired, int((~second[2]).sum()))
+
+    @staticmethod
+    def _complete_all(
+        order: IntArray, scratch: bool, args: tuple[Any, ...], rest: tuple[Any, ...]
+    ) -> tuple[IntArray, IntArray, BoolArray]:
+        """Run the completion kernel over ``order``: (entries, replicas) placed, and ok per task."""
+        replicas = rest[1]
+        counts = np.diff(args[0])[order]
+        room = int(np.minimum(counts, replicas[order]).sum())
+        out_entry = np.zeros(room, dtype=np.int64)
+        out_reps = np.zeros(room, dtype=np.int64)
+        out_ptr = np.zeros(order.size + 1, dtype=np.int64)
+        ok = np.zeros(order.size, dtype=np.bool_)
+        if order.size:
+            _complete(order, scratch, *args, *rest, out_entry, out_reps, out_ptr, ok)
+        size = int(out_ptr[-1])
+        keep = np.repeat(ok, np.diff(out_ptr))
+        return out_entry[:size][keep], out_reps[:size][keep], ok
+
+    # -- the result --------------------------------------------------------------------------------
+
+    def _assemble(
+        self,
+        problem: Problem,
+        tasks_f: IntArray,
+        flow_entries: IntArray,
+        flow_reps: IntArray,
+        placed: BoolArray,
+        rest: Assignment | None,
+        others: IntArray,
+    ) -> tuple[Assignment, IntArray]:
+        """The assignment, and per listed (task, cluster) its candidate entry (-1: not a candidate)."""
+        n = problem.size
+        ptr = problem.cand_ptr
+        f_task = np.searchsorted(ptr, flow_entries, side="right") - 1
+        t_parts = [f_task]
+        c_parts = [problem.cand_idx[flow_entries]]
+        r_parts = [flow_reps]
+        e_parts = [flow_entries]
+        schedulable = np.zeros(n, dtype=np.bool_)
+        schedulable[tasks_f] = placed[tasks_f]
+        reasons = [""] * n
+        explanations: list[Explanation | None] = [None] * n
+        counts = np.diff(ptr)
+        for i in tasks_f[~placed[tasks_f]].tolist():
+            reasons[i] = (
+                f"flow: the batch's capacity left no room for all {int(problem.replicas[i])} replicas on "
+                f"its {int(counts[i])} candidate clusters (all or nothing)"
+            )
+        if rest is not None:
+            r_task = np.repeat(others, np.diff(rest.offsets))
+            t_parts.append(r_task)
+            c_parts.append(rest.clusters)
+            r_parts.append(rest.replicas)
+            e_parts.append(_entries_of(problem, r_task, rest.clusters))
+            schedulable[others] = rest.schedulable
+            for k, i in enumerate(others.tolist()):
+                reasons[i] = rest.reasons[k]
+                explanations[i] = rest.explanations[k]
+        t_all, c_all = np.concatenate(t_parts), np.concatenate(c_parts)
+        r_all, e_all = np.concatenate(r_parts), np.concatenate(e_parts)
+        order = np.lexsort((problem.index.name_rank[c_all], t_all))
+        t_all, c_all, r_all, e_all = t_all[order], c_all[order], r_all[order], e_all[order]
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(t_all, minlength=n))]).astype(np.int64)
+        assignment = Assignment(
+            cluster_names=problem.index.names,
+            offsets=offsets,
+            clusters=c_all.astype(np.int64),
+            replicas=r_all.astype(np.int64),
+            schedulable=schedulable,
+            reasons=tuple(reasons),
+            explanations=tuple(explanations),
+        )
+        return assignment, e_all
+
+
+def _entries_of(problem: Problem, task: IntArray, clusters: IntArray) -> IntArray:
+    """The candidate entry of each (task, cluster) pair, -1 where the cluster is not a candidate."""
+    out = np.full(task.size, -1, dtype=np.int64)
+    for k, (i, c) in enumerate(zip(task.tolist(), clusters.tolist(), strict=True)):
+        cand = problem.candidates(i)[0]
+        pos = int(np.searchsorted(cand, c))
+        if pos < cand.size and cand[pos] == c:
+            out[k] = int(problem.cand_ptr[i]) + pos
+    return out
+
+
+def _evaluate(
+    problem: Problem,
+    objective: Objective,
+    assignment: Assignment,
+    entries: IntArray,
+    costs: FloatArray,
+    weights: FloatArray,
+    running: IntArray,
+) -> float:
+    """``objective.evaluate(problem, assignment).value`` without a loop over tasks, given the candidate
+    entry of every listed (task, cluster) (-1: not a candidate: placed, but no score) and the
+    entries that run replicas now."""
+    reps = assignment.replicas
+    found = entries >= 0
+    score = float((reps[found] * problem.score[entries[found]]).sum())
+    cost = float((reps * costs[assignment.clusters]).sum())
+    now = np.zeros(running.size, dtype=np.int64)
+    pos = np.searchsorted(running, entries[found])
+    hit = pos < running.size
+    hit[hit] = running[pos[hit]] == entries[found][hit]
+    now[pos[hit]] = reps[found][hit]
+    moved = int(problem.moved_anyway.sum()) + int(np.maximum(problem.current[running] - now, 0).sum())
+    return float(weights[0] * int(reps.sum()) + score - objective.churn * moved - objective.cost * cost)
