@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tmc_core.simulate import synthetic_fleet, synthetic_workloads
+from tmc_core.simulate.generate import Shape
 from tmc_core.solvers import Flow, Greedy, Objective, Problem, certify, lp_bound
 
 from .test_solver_flow import _slot_instance, brute_force
@@ -108,7 +109,8 @@ def test_lp_bound_is_deterministic_and_time_limits_keep_it_valid() -> None:
 
 
 def test_a_pruned_lp_still_bounds_the_full_problem_and_converges_to_it() -> None:
-    for seed, shape in ((1, "mixed"), (2, "divided"), (3, "single")):
+    cases: tuple[tuple[int, Shape], ...] = ((1, "mixed"), (2, "divided"), (3, "single"))
+    for seed, shape in cases:
         fleet = synthetic_fleet(15, seed=seed)
         tasks = synthetic_workloads(50, seed=seed, fleet=fleet, shape=shape, load=1.1)
         p = Problem.build(fleet, tasks)

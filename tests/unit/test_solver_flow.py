@@ -4,7 +4,7 @@ than greedy where it is exact, honest about its bound, deterministic."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pytest
@@ -35,10 +35,15 @@ def _cluster(name: str, cpu: int, cost: float, latency: float, memory: str = "64
 
 
 def _task(
-    name: str, replicas: int, policy: dict[str, object], cpu: str = "1", memory: str = "1Gi", **current: int
+    name: str,
+    replicas: int,
+    policy: Mapping[str, object],
+    cpu: str = "1",
+    memory: str = "1Gi",
+    current: dict[str, int] | None = None,
 ) -> PlacementTask:
     w = Workload(name=name, namespace="ns", replicas=replicas, requests={"cpu": cpu, "memory": memory})
-    return PlacementTask(w, PlacementPolicy.model_validate(policy), current=current)
+    return PlacementTask(w, PlacementPolicy.model_validate(policy), current=current or {})
 
 
 def _slot_instance(seed: int, *, scarce: bool = False, churn: bool = False) -> Problem:
@@ -56,7 +61,7 @@ def _slot_instance(seed: int, *, scarce: bool = False, churn: bool = False) -> P
         current = {}
         if churn and rng.random() < 0.7:
             current = {f"c{int(rng.integers(0, 3))}": reps}
-        tasks.append(_task(f"w{t}", reps, policy, **current))
+        tasks.append(_task(f"w{t}", reps, policy, current=current))
     need = sum(t.workload.replicas for t in tasks)
     if not scarce and need > total:  # ample total capacity: only the good clusters are contended
         fleet.append(_cluster("spare", need, 5.0, 500.0))

@@ -19,15 +19,21 @@ resource; churn = sum_e max(current_e - x_e, 0). The relaxation:
   spreadConstraints and topologySpreadConstraints, anti-affinity, the policies' division
   preferences.
 
+"Feasible" means: passes ``violations`` and lists at most replicas_i replicas of a task on a
+cluster (and in total, for Divided); the validator itself does not check the sums of an
+unschedulable task.
+
 The number returned is not HiGHS' objective value but the Lagrangian bound
 ``b.y + sum_j ub_j * max(0, v_j - (A^T y)_j)`` of the duals ``y >= 0`` HiGHS returns, evaluated over
-*every* candidate of the problem. It is valid for any ``y >= 0``, so solver tolerances and time
-limits can only weaken it, never make it wrong; without usable duals (HiGHS stopped at once) the
-per-task duals "every replica at its best value" give a weak but valid bound. This also makes a
-pruned LP certify the full problem: with ``top_k``, the LP is solved over each task's ``top_k``
-best candidates, every candidate is priced with its duals, the ones that could still add value
-join the LP, and after ``rounds`` such rounds the best Lagrangian bound is returned (column
-generation, each round's bound valid for the full problem).
+*every* candidate of the problem (the multiplier of each PickN row x_e <= ub_e u_e is chosen per
+entry in closed form). It is valid for any ``y >= 0``, so solver tolerances and time limits can
+only weaken it, never make it wrong; without usable duals (HiGHS stopped at once) the simple
+duals "every replica at its best value" give a weak but valid bound. This also lets a pruned LP
+certify the full problem: with ``top_k``, the LP is solved over each task's ``top_k`` best
+candidates, every candidate is priced with the duals, each task's ``top_k`` most promising
+candidates with a positive reduced cost join the LP, and after ``rounds`` solves the best
+Lagrangian bound is returned (column generation; every round's bound holds for the full problem,
+and enough rounds reach the full LP's).
 """
 
 from __future__ import annotations

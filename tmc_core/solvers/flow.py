@@ -353,6 +353,7 @@ def _kept_entries(
         counts = np.where(take, np.diff(ptr), 0)
         kept = np.flatnonzero(np.repeat(take, np.diff(ptr)))
     else:
+        top_k = min(top_k, max(1, int(np.diff(ptr).max(initial=1))))  # the kernel buffers top_k scores
         running = np.flatnonzero(problem.current) if running is None else running
         room = int(np.minimum(np.diff(ptr), top_k)[take].sum() + running.size)
         out = np.empty(room, dtype=np.int64)
@@ -365,6 +366,7 @@ def best_per_task(ptr: IntArray, values: FloatArray, k: int) -> IntArray:
     """Positions (ascending) of the ``k`` largest ``values`` of each segment ``ptr[i]:ptr[i+1]``
     (ties: the earlier position first)."""
     n = ptr.size - 1
+    k = min(k, max(1, int(np.diff(ptr).max(initial=1))))
     out = np.empty(int(np.minimum(np.diff(ptr), k).sum()), dtype=np.int64)
     counts = _select(ptr, values, np.zeros(0, dtype=np.int64), np.ones(n, dtype=np.bool_), k, out)
     return out[: int(counts.sum())]
