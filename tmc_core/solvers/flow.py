@@ -75,7 +75,7 @@ from ortools.graph.python import min_cost_flow
 from tmc_core.errors import InvalidInput, TmcError
 from tmc_core.model.decision import Explanation
 from tmc_core.placement.batch import Assignment, assign_batch
-from tmc_core.solvers.greedy import drop_tasks
+from tmc_core.solvers.greedy import keep_anti_affinity
 from tmc_core.solvers.objective import Objective
 from tmc_core.solvers.problem import Problem
 from tmc_core.solvers.solution import Solution, Status
@@ -555,23 +555,7 @@ class Flow:
                     free[pos] -= n * problem.requests[i]
         free.setflags(write=False)
         assignment = assign_batch(dataclasses.replace(index, free=free), [problem.tasks[i] for i in others])
-        local = {int(g): k for k, g in enumerate(others.tolist())}
-        drop: dict[int, str] = {}
-        for members in problem.anti_affinity:
-            taken: dict[int, int] = {}
-            for i in members:
-                k = local[i]
-                lo, hi = int(assignment.offsets[k]), int(assignment.offsets[k + 1])
-                clusters = assignment.clusters[lo:hi][assignment.replicas[lo:hi] > 0].tolist()
-                clash = [c for c in clusters if c in taken]
-                if clash:
-                    other = problem.tasks[taken[clash[0]]].workload.key
-                    drop[k] = f"anti-affinity: {index.names[clash[0]]} already runs {other}"
-                    continue
-                for c in clusters:
-                    taken[c] = i
-        if drop:
-            assignment = drop_tasks(assignment, drop)
+        assignment = keep_anti_affinity(problem, assignment, others.tolist())
         task_of = np.repeat(others, np.diff(assignment.offsets))
         return assignment, _usage(problem, assignment.clusters, task_of, assignment.replicas)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,7 +14,7 @@ from tmc_core.solvers.objective import Objective
 from tmc_core.solvers.problem import Problem
 from tmc_core.solvers.solution import Solution
 
-__all__ = ["Greedy", "drop_tasks"]
+__all__ = ["Greedy", "drop_tasks", "keep_anti_affinity"]
 
 
 def drop_tasks(assignment: Assignment, drop: dict[int, str]) -> Assignment:
@@ -39,6 +40,32 @@ def drop_tasks(assignment: Assignment, drop: dict[int, str]) -> Assignment:
     )
 
 
+def keep_anti_affinity(problem: Problem, assignment: Assignment, tasks: Iterable[int]) -> Assignment:
+    """Drop each anti-affinity member that landed on a cluster an earlier member holds.
+
+    ``assignment`` covers the problem tasks ``tasks`` (in that order); a member not among them is
+    ignored. Dropped tasks are reported unschedulable with the reason.
+    """
+    local = {int(g): k for k, g in enumerate(tasks)}
+    drop: dict[int, str] = {}
+    for members in problem.anti_affinity:
+        taken: dict[int, int] = {}
+        for i in members:
+            k = local.get(i)
+            if k is None:
+                continue
+            lo, hi = int(assignment.offsets[k]), int(assignment.offsets[k + 1])
+            clusters = assignment.clusters[lo:hi][assignment.replicas[lo:hi] > 0].tolist()
+            clash = [c for c in clusters if c in taken]
+            if clash:
+                other = problem.tasks[taken[clash[0]]].workload.key
+                drop[k] = f"anti-affinity: {problem.index.names[clash[0]]} already runs {other}"
+                continue
+            for c in clusters:
+                taken[c] = i
+    return drop_tasks(assignment, drop) if drop else assignment
+
+
 @dataclass(frozen=True)
 class Greedy:
     """Sequential (or batched) greedy placement: fast, deterministic, myopic.
@@ -56,21 +83,7 @@ class Greedy:
         """Place the problem's tasks with the engine and score the result."""
         start = time.perf_counter()
         assignment = assign_batch(problem.index, problem.tasks, mode=self.mode, batch_size=self.batch_size)
-        drop: dict[int, str] = {}
-        for members in problem.anti_affinity:
-            taken: dict[int, int] = {}
-            for i in members:
-                lo, hi = int(assignment.offsets[i]), int(assignment.offsets[i + 1])
-                clusters = assignment.clusters[lo:hi][assignment.replicas[lo:hi] > 0].tolist()
-                clash = [c for c in clusters if c in taken]
-                if clash:
-                    other = problem.tasks[taken[clash[0]]].workload.key
-                    drop[i] = f"anti-affinity: {problem.index.names[clash[0]]} already runs {other}"
-                    continue
-                for c in clusters:
-                    taken[c] = i
-        if drop:
-            assignment = drop_tasks(assignment, drop)
+        assignment = keep_anti_affinity(problem, assignment, range(problem.size))
         terms = self.objective.evaluate(problem, assignment)
         return Solution(
             solver=self.name,
