@@ -7,7 +7,7 @@ per workload only capacity-dependent work remains.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -288,6 +288,39 @@ def _divide(cycle: Cycle, chosen: IntArray, cache: PolicyCache) -> tuple[IntArra
     return division.replicas, "", 0
 
 
+def _cycles(
+    index: FleetIndex,
+    workload: Workload,
+    policy: PlacementPolicy,
+    gvk: str,
+    request: IntArray,
+    free: IntArray,
+    available: IntArray,
+    previous: IntArray,
+    placed: IntArray,
+    cache: PolicyCache,
+) -> Iterator[Cycle]:
+    """One attempt's inputs per clusterAffinities term, in order (terms cached per policy)."""
+    terms = cache.terms.get(id(policy))
+    if terms is None:
+        terms = cache.terms[id(policy)] = policy.affinity_terms()
+    for t, term in enumerate(terms):
+        cycle = Cycle(
+            index=index,
+            policy=policy,
+            term=term,
+            term_index=t,
+            workload=workload,
+            gvk=gvk,
+            request=request,
+            free=free,
+            available=available,
+            previous=previous,
+            placed=placed,
+        )
+        yield cycle
+
+
 def place_workload(
     index: FleetIndex,
     workload: Workload,
@@ -313,23 +346,9 @@ def place_workload(
     available = available_replicas(free, request)
     first_failure: Outcome | None = None
     steady = not policy_changed and _wants_steady(policy, workload, previous)
-    terms = cache.terms.get(id(policy))
-    if terms is None:
-        terms = cache.terms[id(policy)] = policy.affinity_terms()
-    for t, term in enumerate(terms):
-        cycle = Cycle(
-            index=index,
-            policy=policy,
-            term=term,
-            term_index=t,
-            workload=workload,
-            gvk=gvk,
-            request=request,
-            free=free,
-            available=available,
-            previous=previous,
-            placed=placed,
-        )
+    args = (index, workload, policy, gvk, request, free, available, previous, placed, cache)
+    for cycle in _cycles(*args):
+        term = cycle.term
         if steady:
             kept = _keep_current(cycle, registry, cache)
             if kept is not None:
@@ -531,25 +550,11 @@ def term_view(
     cache = cache if cache is not None else PolicyCache()
     gvk = gvk_of(workload)
     available = available_replicas(free, request)
-    terms = cache.terms.get(id(policy))
-    if terms is None:
-        terms = cache.terms[id(policy)] = policy.affinity_terms()
     level = np.full(index.size, -1, dtype=np.int64)
     score = np.zeros(index.size)
-    for t, term in enumerate(terms):
-        cycle = Cycle(
-            index=index,
-            policy=policy,
-            term=term,
-            term_index=t,
-            workload=workload,
-            gvk=gvk,
-            request=request,
-            free=free,
-            available=available,
-            previous=previous,
-            placed=placed,
-        )
+    args = (index, workload, policy, gvk, request, free, available, previous, placed, cache)
+    for cycle in _cycles(*args):
+        t = cycle.term_index
         part = _static_part(cycle, registry, cache)
         holding = cycle.holding
         ok = part.strict & (part.soft | holding) if holding.any() else part.both

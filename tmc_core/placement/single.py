@@ -394,10 +394,13 @@ def place_group(
     weights = _weights(parts)
     prog = _program(index, parts, req, reps) if kernels.AVAILABLE else None
     outcomes: list[Outcome | None] = [None] * n
-    pending = list(range(n))
+    carry: list[int] = []  # losers of the last round, still ahead of every task not yet scored
+    nxt = 0
     empty = np.zeros(0, dtype=np.int64)
-    while pending:
-        head = np.asarray(pending[:batch_size], dtype=np.int64)
+    while carry or nxt < n:
+        fresh = range(nxt, min(n, nxt + batch_size - len(carry)))
+        nxt = fresh.stop
+        head = np.asarray([*carry, *fresh], dtype=np.int64)
         if prog is not None:
             chosen = np.full(head.size, -1, dtype=np.int64)
             kernels.choose_rows(*_kernel_args(index, prog, head, free, placed), chosen)
@@ -425,6 +428,5 @@ def place_group(
             k = int(head[j])
             # Nothing fits now and capacity only shrinks within a batch: the pipeline says why.
             outcomes[k] = _unschedulable(index, tasks[k], req[k], free, placed, cache)
-        done = set(head[accepted | (chosen < 0)].tolist())
-        pending = [k for k in pending if k not in done]
+        carry = head[~(accepted | (chosen < 0))].tolist()
     return [o if o is not None else Outcome(empty, empty, False) for o in outcomes]
