@@ -113,3 +113,19 @@ def test_pruning_keeps_the_best_candidates_and_current_clusters() -> None:
     best_two = set(full_cand[np.argsort(-full_score, kind="stable")[:2]].tolist())
     assert set(cand.tolist()) == best_two | {p.index.position["c0"]}
     assert int(current.sum()) == 2
+
+
+def test_top_k_while_building_equals_pruning_after_building() -> None:
+    from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
+
+    fleet = synthetic_fleet(40, seed=3)
+    tasks = [
+        PlacementTask(t.workload, t.policy, current={fleet.clusters[i % 40].name: 1} if i % 3 == 0 else {})
+        for i, t in enumerate(synthetic_workloads(60, seed=4, fleet=fleet, shape="mixed"))
+    ]
+    full = Problem.build(fleet, tasks)
+    for k in (1, 3, 10):
+        pruned, built = full.prune(k), Problem.build(fleet, tasks, top_k=k)
+        assert built.cand_idx.size < full.cand_idx.size
+        for field in ("cand_ptr", "cand_idx", "score", "current", "moved_anyway", "capacity"):
+            assert np.array_equal(getattr(built, field), getattr(pruned, field)), (k, field)

@@ -75,13 +75,7 @@ class Problem:
         keep = np.zeros(self.cand_idx.size, dtype=np.bool_)
         for i in range(self.size):
             lo, hi = int(self.cand_ptr[i]), int(self.cand_ptr[i + 1])
-            if hi - lo <= top_k:
-                keep[lo:hi] = True
-                continue
-            s = self.score[lo:hi]
-            best = np.argsort(-s, kind="stable")[:top_k]
-            keep[lo + best] = True
-            keep[lo:hi] |= self.current[lo:hi] > 0
+            keep[lo:hi] = _top_k_mask(self.score[lo:hi], self.current[lo:hi], top_k)
         kept = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
         ptr = kept[self.cand_ptr].astype(np.int64)
         return Problem(
@@ -107,11 +101,16 @@ class Problem:
         tasks: Sequence[PlacementTask],
         *,
         anti_affinity: Iterable[Iterable[int]] = (),
+        top_k: int | None = None,
     ) -> Problem:
         """Compile ``tasks`` (any order; stored in placement order) over ``fleet``.
 
-        ``anti_affinity`` groups refer to positions in ``tasks`` as given.
+        ``anti_affinity`` groups refer to positions in ``tasks`` as given. ``top_k`` keeps only each
+        task's ``top_k`` best clusters (and those it runs on now) while compiling, the same rule as
+        :meth:`prune`, so a 100k x 5k batch never holds its dense W x C eligible lists in memory.
         """
+        if top_k is not None and top_k < 1:
+            raise InvalidInput(f"must be at least 1, got {top_k}", path="top_k")
         asked = {r for t in tasks for r in t.workload.requests}
         if isinstance(fleet, FleetIndex) and asked <= set(fleet.resources):
             index = fleet
@@ -152,14 +151,19 @@ class Problem:
                 placed=placed,
                 cache=cache,
             )
-            idx.append(view.eligible)
+            eligible = view.eligible
             # A fallback group's clusters rank below every cluster of an earlier group.
             span = float(view.score.max(initial=0.0)) + 1.0
-            scores.append(view.score - span * view.level)
-            cur = previous_rows[i][view.eligible]
-            current.append(cur)
+            score = view.score - span * view.level
+            cur = previous_rows[i][eligible]
             moved[i] = int(previous_rows[i].sum() - cur.sum())
-            ptr.append(ptr[-1] + view.eligible.size)
+            if top_k is not None and eligible.size > top_k:
+                keep = _top_k_mask(score, cur, top_k)
+                eligible, score, cur = eligible[keep], score[keep], cur[keep]
+            idx.append(eligible)
+            scores.append(score)
+            current.append(cur)
+            ptr.append(ptr[-1] + eligible.size)
         groups = []
         for g, group in enumerate(anti_affinity):
             members = tuple(sorted(where[k] for k in group if 0 <= k < len(tasks)))
@@ -190,3 +194,12 @@ class Problem:
             capacity=capacity,
             anti_affinity=tuple(groups),
         )
+
+
+def _top_k_mask(score: FloatArray, current: IntArray, top_k: int) -> BoolArray:
+    """The ``top_k`` best scores (ties to the lower position) plus every entry in use now."""
+    if score.size <= top_k:
+        return np.ones(score.size, dtype=np.bool_)
+    keep = current > 0
+    keep[np.argsort(-score, kind="stable")[:top_k]] = True
+    return keep
