@@ -1,0 +1,216 @@
+"""Solver benchmark: greedy, flow and CP-SAT on the sizes issue 4 names, plus the packing-heavy family.
+
+Every row runs greedy on the same batch in the same process, so the figures that matter are ratios and
+solver outcomes (status, gap, unschedulable, stranded capacity), not absolute seconds on a busy machine.
+
+    python benchmarks/solvers.py                 # the full table (a few minutes on 2 cores)
+    python benchmarks/solvers.py --quick         # small sizes only (seconds; what CI could run)
+    python benchmarks/solvers.py --json out.json # also the raw rows
+
+Rows:
+- flow 10k x 1k and 100k x 5k, shape ``divided``: ``Problem.build(top_k=20)`` (timed separately),
+  then ``Flow(top_k=None)`` on that pruned problem, so its status and bound certify the pruned problem.
+- optimal 500 x 50 (proof within 5 s on 2 workers) and 1000 x 100 (gap within 10 s), shape ``mixed``.
+- packing family (tmc_core.simulate.packing) at 40 and 120 clusters: greedy vs optimal vs flow -
+  workloads left unschedulable, CPU stranded, objective, time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
+from tmc_core.simulate.packing import packing_family, stranded
+from tmc_core.solvers import Flow, Greedy, Optimal, Problem
+from tmc_core.solvers.solution import Solution
+
+T = TypeVar("T")
+
+
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _outcome(solution: Solution) -> dict[str, Any]:
+    a = solution.assignment
+    return {
+        "status": solution.status,
+        "objective": solution.objective,
+        "bound": solution.bound,
+        "gap": solution.gap,
+        "unschedulable": int((~a.schedulable).sum()),
+        "placed_replicas": int(a.replicas.sum()),
+    }
+
+
+def _free_cpu(problem: Problem, solution: Solution) -> np.ndarray:
+    cpu = problem.index.resource_position("cpu")
+    used = np.zeros(problem.index.size, dtype=np.int64)
+    a = solution.assignment
+    for i in range(problem.size):
+        lo, hi = int(a.offsets[i]), int(a.offsets[i + 1])
+        np.add.at(used, a.clusters[lo:hi], a.replicas[lo:hi] * problem.requests[i, cpu])
+    return problem.capacity[:, cpu] - used
+
+
+def _stranded(problem: Problem, solution: Solution) -> int:
+    cpu = problem.index.resource_position("cpu")
+    waiting = ~solution.assignment.schedulable
+    blocks = problem.requests[waiting, cpu] * problem.replicas[waiting]
+    return stranded(_free_cpu(problem, solution), blocks)
+
+
+def flow_row(n_workloads: int, n_clusters: int, seed: int = 1) -> dict[str, Any]:
+    """Flow on a top-20 pruned divided batch, with greedy on the same pruned batch as the baseline."""
+    fleet = synthetic_fleet(n_clusters, seed=seed)
+    tasks = synthetic_workloads(n_workloads, seed=seed + 1, fleet=fleet, shape="divided")
+    build_s, problem = _timed(lambda: Problem.build(fleet, tasks, top_k=20))
+    greedy_s, greedy = _timed(lambda: Greedy().solve(problem))
+    flow_s, flow = _timed(lambda: Flow(top_k=None).solve(problem))
+    return {
+        "case": f"flow {n_workloads} x {n_clusters} (top-20)",
+        "build_s": build_s,
+        "greedy_s": greedy_s,
+        "solver_s": flow_s,
+        "ratio": flow_s / greedy_s,
+        "greedy": _outcome(greedy),
+        "solver": _outcome(flow),
+        "entries": int(problem.cand_idx.size),
+    }
+
+
+def optimal_row(
+    n_workloads: int, n_clusters: int, time_limit: float, workers: int, seed: int = 2
+) -> dict[str, Any]:
+    """CP-SAT on a mixed batch (full candidate lists), greedy on the same batch as the baseline."""
+    fleet = synthetic_fleet(n_clusters, seed=seed)
+    tasks = synthetic_workloads(n_workloads, seed=seed + 1, fleet=fleet, shape="mixed", load=0.8)
+    build_s, problem = _timed(lambda: Problem.build(fleet, tasks))
+    greedy_s, greedy = _timed(lambda: Greedy().solve(problem))
+    solver = Optimal(time_limit=time_limit, workers=workers)
+    opt_s, opt = _timed(lambda: solver.solve(problem))
+    return {
+        "case": f"optimal {n_workloads} x {n_clusters} ({workers} workers, {time_limit:g} s)",
+        "build_s": build_s,
+        "greedy_s": greedy_s,
+        "solver_s": opt_s,
+        "ratio": opt_s / greedy_s,
+        "greedy": _outcome(greedy),
+        "solver": _outcome(opt),
+        "entries": int(problem.cand_idx.size),
+    }
+
+
+def packing_rows(n_clusters: int, time_limit: float, workers: int, seed: int = 3) -> list[dict[str, Any]]:
+    """Greedy, flow and CP-SAT on one packing-heavy batch, each with its stranded CPU."""
+    fleet, tasks = packing_family(n_clusters, seed=seed)
+    build_s, problem = _timed(lambda: Problem.build(fleet, tasks))
+    rows = []
+    greedy_s = None
+    for name, solver in (
+        ("greedy", Greedy()),
+        ("flow", Flow(top_k=None)),
+        ("optimal", Optimal(time_limit=time_limit, workers=workers)),
+    ):
+        seconds, solution = _timed(lambda s=solver: s.solve(problem))
+        greedy_s = seconds if greedy_s is None else greedy_s
+        out = _outcome(solution)
+        out["stranded_cpu_cores"] = _stranded(problem, solution) / 1000
+        rows.append(
+            {
+                "case": f"packing {len(tasks)} x {n_clusters}: {name}",
+                "build_s": build_s,
+                "solver_s": seconds,
+                "ratio": seconds / greedy_s,
+                "solver": out,
+                "workloads": len(tasks),
+            }
+        )
+    return rows
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The table docs/solvers.md shows."""
+    head = (
+        "| case | build s | greedy s | solver s | solver/greedy | status | gap | "
+        "unschedulable (greedy -> solver) | stranded cores |"
+    )
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        s = r["solver"]
+        g = r.get("greedy")
+        unsched = f"{g['unschedulable']} -> {s['unschedulable']}" if g else str(s["unschedulable"])
+        lines.append(
+            f"| {r['case']} | {r['build_s']:.2f} | {_fmt(r.get('greedy_s'), '.3f')} | {r['solver_s']:.3f} | "
+            f"{r['ratio']:.1f} | {s['status']} | {_fmt(s['gap'], '.4%')} | {unsched} | "
+            f"{_fmt(s.get('stranded_cpu_cores'), '.1f')} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers (default 2)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument("--skip-largest", action="store_true", help="leave out flow 100k x 5k")
+    args = parser.parse_args(argv)
+
+    rows: list[dict[str, Any]] = []
+    plan: list[tuple[str, Callable[[], Any]]] = []
+    if args.quick:
+        plan += [
+            ("flow 2k x 200", lambda: flow_row(2_000, 200)),
+            ("optimal 100 x 20", lambda: optimal_row(100, 20, 2.0, args.workers)),
+            ("packing 20", lambda: packing_rows(20, 2.0, args.workers)),
+        ]
+    else:
+        plan += [
+            ("flow 10k x 1k", lambda: flow_row(10_000, 1_000)),
+            ("optimal 500 x 50", lambda: optimal_row(500, 50, 5.0, args.workers)),
+            ("optimal 1000 x 100", lambda: optimal_row(1_000, 100, 10.0, args.workers)),
+            ("packing 40", lambda: packing_rows(40, 10.0, args.workers)),
+            ("packing 120", lambda: packing_rows(120, 10.0, args.workers)),
+        ]
+        if not args.skip_largest:
+            plan.append(("flow 100k x 5k", lambda: flow_row(100_000, 5_000)))
+    for label, run in plan:
+        _log(f"running {label} ...")
+        out = run()
+        rows.extend(out if isinstance(out, list) else [out])
+    print(markdown(rows))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+        f"peak RSS {rss:.0f} MiB"
+    )
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "peak_rss_mib": rss}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
