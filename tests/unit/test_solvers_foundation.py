@@ -63,13 +63,13 @@ def test_validator_reports_overcommit_wrong_sums_and_forbidden_clusters() -> Non
     p = Problem.build(fleet, [_task("w", 4, "1", only_prod)])
     a, b = p.index.position["a"], p.index.position["b"]
 
-    def one(clusters: list[int], replicas: list[int]) -> Assignment:
+    def one(clusters: list[int], replicas: list[int], schedulable: bool = True) -> Assignment:
         return Assignment(
             cluster_names=p.index.names,
             offsets=np.array([0, len(clusters)]),
             clusters=np.array(clusters, dtype=np.int64),
             replicas=np.array(replicas, dtype=np.int64),
-            schedulable=np.array([True]),
+            schedulable=np.array([schedulable]),
             reasons=("",),
             explanations=(None,),
         )
@@ -78,6 +78,8 @@ def test_validator_reports_overcommit_wrong_sums_and_forbidden_clusters() -> Non
     assert any("3 replicas placed, 4 wanted" in v for v in violations(p, one([a], [3])))
     assert any("b is not allowed" in v for v in violations(p, one([a, b], [2, 2])))
     assert violations(p, one([a], [2])) != []  # a schedulable task short of replicas
+    assert violations(p, one([a], [2], schedulable=False)) == []  # partial, unschedulable: allowed
+    assert any("at most 4 wanted" in v for v in violations(p, one([a], [5], schedulable=False)))
 
 
 def test_greedy_solution_is_valid_and_its_objective_adds_up() -> None:

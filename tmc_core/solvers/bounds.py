@@ -19,9 +19,8 @@ resource; churn = sum_e max(current_e - x_e, 0). The relaxation:
   spreadConstraints and topologySpreadConstraints, anti-affinity, the policies' division
   preferences.
 
-"Feasible" means: passes ``violations`` and lists at most replicas_i replicas of a task on a
-cluster (and in total, for Divided); the validator itself does not check the sums of an
-unschedulable task.
+"Feasible" means: passes ``violations``, which also holds an unschedulable task to at most
+replicas_i replicas on a cluster (and in total, for Divided).
 
 The number returned is not HiGHS' objective value but the Lagrangian bound
 ``b.y + sum_j ub_j * max(0, v_j - (A^T y)_j)`` of the duals ``y >= 0`` HiGHS returns, evaluated over

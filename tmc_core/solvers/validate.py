@@ -55,6 +55,11 @@ def violations(problem: Problem, assignment: Assignment) -> list[str]:
                     out.append(f"{key}: duplicated replicas differ from {total}")
             elif sum(reps) != total:
                 out.append(f"{key}: {sum(reps)} replicas placed, {total} wanted")
+        elif problem.duplicated[i]:
+            if any(n > total for n in reps):
+                out.append(f"{key}: more than its {total} replicas on one cluster (unschedulable)")
+        elif sum(reps) > total:
+            out.append(f"{key}: {sum(reps)} replicas placed, at most {total} wanted (unschedulable)")
         n_used = sum(1 for n in reps if n > 0) if not problem.duplicated[i] else len(reps)
         if problem.pick_n[i] >= 0 and n_used > problem.pick_n[i]:
             out.append(f"{key}: {n_used} clusters, numberOfClusters is {problem.pick_n[i]}")
