@@ -69,5 +69,6 @@ def integration(session: nox.Session) -> None:
     tests_dir = ROOT / "tests" / "integration"
     if not tests_dir.exists():
         session.skip("no integration tests yet (they arrive with the Kubernetes adapter)")
+    session.run(str(ROOT / "tools" / "ensure-etcd"), external=True)
     session.install("-e", ".[dev]")
     session.run("python", "-m", "pytest", "-m", "integration", str(tests_dir), *session.posargs)
