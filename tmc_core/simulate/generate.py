@@ -233,6 +233,7 @@ def synthetic_fleet(
     taint_fraction: float = 0.15,
     not_ready_fraction: float = 0.02,
     gpu_fraction: float = 0.03,
+    first: int = 0,
 ) -> Fleet:
     """A fleet of ``n_clusters`` clusters drawn from ``seed``.
 
@@ -251,8 +252,11 @@ def synthetic_fleet(
       ``nvidia.com/gpu`` and a ``dedicated=gpu:NoSchedule`` taint.
     - Properties: ``cost`` (per core-hour: provider price x region factor, cheaper on spot, dearer
       with GPUs) and ``latencyMs`` (per region, with per-cluster jitter).
+    - Names end in a serial number counted from ``first``, so clusters drawn later (a simulator's
+      joining clusters) do not clash with an earlier fleet's.
     """
     n = _count(n_clusters, "n_clusters")
+    first = _count(first, "first")
     topo = topology(providers, regions_per_provider, zones_per_region)
     lo, hi = (_fraction(x, "utilisation") for x in utilisation)
     if lo > hi:
@@ -291,7 +295,7 @@ def synthetic_fleet(
     gpus_per_node = rng.choice(np.array([4, 8], dtype=np.int64), size=n)
     latency_jitter = rng.normal(0.0, 2.0, size=n)
 
-    width = max(5, len(str(max(n - 1, 0))))
+    width = max(5, len(str(max(first + n - 1, 0))))
     clusters: list[Cluster] = []
     for i in range(n):
         p = topo.providers[int(prov[i])]
@@ -335,7 +339,7 @@ def synthetic_fleet(
         latency = max(1.0, float(region_latency[int(prov[i]), int(reg[i])]) + float(latency_jitter[i]))
         clusters.append(
             Cluster(
-                name=f"{p}-{zone}-{i:0{width}d}",
+                name=f"{p}-{zone}-{first + i:0{width}d}",
                 labels=labels,
                 provider=p,
                 region=region,
@@ -643,6 +647,7 @@ def synthetic_workloads(
     shape: Shape = "mixed",
     load: float | None = 0.5,
     namespaces: int = 20,
+    first: int = 0,
 ) -> list[PlacementTask]:
     """``n`` placement tasks (fresh placements: nothing runs anywhere yet), drawn from ``seed``.
 
@@ -657,9 +662,11 @@ def synthetic_workloads(
       replica counts are scaled so that the expected CPU demand (replicas x cpu x copies) is about
       ``load`` times the free CPU of the fleet's ready clusters (at least 1 replica each).
     - Identity: namespace ``team-NN`` (``namespaces`` of them), name ``app-NNNNNN``, a uuid-like
-      ``uid`` (Karmada's tie-break hash reads it), priority 0 (85%), 100 or 1000.
+      ``uid`` (Karmada's tie-break hash reads it), priority 0 (85%), 100 or 1000. Names are
+      numbered from ``first`` (workloads arriving later in a simulation get fresh names).
     """
     n = _count(n, "n")
+    first = _count(first, "first")
     shape = _shape(shape)
     namespaces = _count(namespaces, "namespaces")
     if namespaces < 1:
@@ -723,7 +730,7 @@ def synthetic_workloads(
         return rl
 
     names = [f"pol-{j:02d}" for j in range(k)]
-    width = max(6, len(str(max(n - 1, 0))))
+    width = max(6, len(str(max(first + n - 1, 0))))
     out: list[PlacementTask] = []
     which_l = which.tolist()
     uids = uid_bits.tolist()
@@ -731,7 +738,7 @@ def synthetic_workloads(
         j = which_l[i]
         h = f"{uids[i][0]:016x}{uids[i][1]:016x}"
         namespace = f"team-{int(ns[i]):02d}"
-        name = f"app-{i:0{width}d}"
+        name = f"app-{first + i:0{width}d}"
         w = Workload(
             namespace=namespace,
             name=name,
