@@ -259,7 +259,15 @@ class _Run:
             if after != was or d.schedulable != w.schedulable or key not in before:
                 self.decisions.append(
                     DecisionRecord(
-                        self._next(), t, key, dict(was), after, w.replicas, d.schedulable, d.reason, cause
+                        self._next(),
+                        t,
+                        key,
+                        dict(was),
+                        dict(after),
+                        w.replicas,
+                        d.schedulable,
+                        d.reason,
+                        cause,
                     )
                 )
             w.assignment = after

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from tmc_core.model.base import Value, field_error
 
@@ -53,6 +53,15 @@ class Target(Value):
 class _At(Value):
     at: float = Field(ge=0, allow_inf_nan=False)
     """Simulated seconds from the start of the run."""
+
+    @model_serializer(mode="wrap")
+    def _keep_type(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Always write ``type`` (it is a default, which ``dump`` would leave out), so a dumped
+        scenario reads back."""
+        out = handler(self)
+        if isinstance(out, dict):
+            out = {"type": getattr(self, "type", ""), **out}
+        return out
 
 
 class WorkloadsArrive(_At):

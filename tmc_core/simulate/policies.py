@@ -3,8 +3,9 @@
 A simulation judges one ``PolicyUnderTest``. Its ``placement`` replaces each workload's own policy
 (``None`` keeps the scenario's), and ``solver`` names a batch solver from ``tmc_core.solvers``
 (``None`` = the greedy engine, as the controller runs it). Three named policies make a quick
-comparison: ``spread`` (even over regions), ``bin-packing`` (fill the fullest clusters first) and
-``cost-aware`` (cheapest clusters first); ``scenario`` keeps the scenario's own policies.
+comparison: ``spread`` (at least two regions, least allocated clusters first), ``bin-packing`` (the
+fewest, fullest clusters that fit, at most eight) and ``cost-aware`` (the cheapest clusters that fit,
+at most eight); ``scenario`` keeps the scenario's own policies.
 
 Policy files are YAML: either ``{name, solver, placement}`` with ``placement`` in the Karmada
 vocabulary of a WorkloadPlacement's ``spec.placement``, or a whole WorkloadPlacement manifest.
@@ -52,6 +53,9 @@ _DIVIDED_BY_ROOM: Final = {
     "weightPreference": {"dynamicWeight": "AvailableReplicas"},
 }
 _AGGREGATED: Final = {"replicaSchedulingType": "Divided", "replicaDivisionPreference": "Aggregated"}
+# Karmada selects clusters by score only under a spread constraint (PickAll takes every cluster, and
+# division itself reads free room, not scores): at most eight clusters, the best-scored that fit.
+_FEW_CLUSTERS: Final = [{"spreadByField": "cluster", "minGroups": 1, "maxGroups": 8}]
 
 _NAMED: Final[dict[str, PolicyUnderTest]] = {
     "scenario": PolicyUnderTest("scenario"),
@@ -76,6 +80,7 @@ _NAMED: Final[dict[str, PolicyUnderTest]] = {
         "bin-packing",
         _policy(
             {
+                "spreadConstraints": _FEW_CLUSTERS,
                 "replicaScheduling": _AGGREGATED,
                 "prioritizers": [{"name": "MostAllocated", "weight": 3}, {"name": "Steady", "weight": 1}],
             }
@@ -85,6 +90,7 @@ _NAMED: Final[dict[str, PolicyUnderTest]] = {
         "cost-aware",
         _policy(
             {
+                "spreadConstraints": _FEW_CLUSTERS,
                 "replicaScheduling": _AGGREGATED,
                 "prioritizers": [
                     {"name": "ClusterProperty", "property": "cost", "prefer": "Lower", "weight": 4},

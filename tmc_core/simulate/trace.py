@@ -120,13 +120,14 @@ class DecisionRecord:
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """An event as it happened: its kind, the clusters it hit, and how many workloads it touched."""
+    """An event as it happened: its kind, the clusters it hit, and ``affected``: the workloads it
+    added, scaled or removed, or the replicas it evicted (which depends on the policy)."""
 
     seq: int
     time: float
     event: str
     clusters: tuple[str, ...]
-    workloads: int
+    affected: int
 
 
 def moved_replicas(before: Mapping[str, int], after: Mapping[str, int]) -> int:
@@ -185,9 +186,9 @@ class Trace:
         ]
 
     def event_records(self) -> list[dict[str, Any]]:
-        """One dict per event: time, event kind, clusters hit, workloads touched."""
+        """One dict per event: time, event kind, clusters hit, workloads or replicas affected."""
         return [
-            {"time": e.time, "event": e.event, "clusters": list(e.clusters), "workloads": e.workloads}
+            {"time": e.time, "event": e.event, "clusters": list(e.clusters), "affected": e.affected}
             for e in self.events
         ]
 

@@ -13,6 +13,7 @@ import typer
 
 from tmcctl.example import example
 from tmcctl.place import place
+from tmcctl.simulate import simulate
 from tmcctl.validate import validate
 
 __all__ = ["app", "run"]
@@ -38,6 +39,7 @@ def version() -> None:
 
 
 app.command("place")(place)
+app.command("simulate")(simulate)
 app.command("validate")(validate)
 app.command("example")(example)
 app.command("version")(version)
