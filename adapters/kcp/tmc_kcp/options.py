@@ -199,7 +199,9 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str] | None = None) -> 
             raise InvalidInput(str(err), path=where) from None
     for port in ("metrics_port", "health_port"):
         if values[port] > 65535:
-            raise InvalidInput(f"expected a port number up to 65535, got {values[port]}", path=f"--{port}")
+            raise InvalidInput(
+                f"expected a port number up to 65535, got {values[port]}", path="--" + port.replace("_", "-")
+            )
     if values["concurrency"] < 1:
         raise InvalidInput("expected at least 1 worker", path="--concurrency")
     if values["member_kubeconfig"] and values["member_secrets_namespace"]:
