@@ -66,7 +66,8 @@ def _content(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _leaves(value: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
-    if isinstance(value, Mapping) and value:
+    """Paths to the non-map values (and empty maps) of a nested dict."""
+    if isinstance(value, Mapping) and (value or not prefix):
         out: dict[tuple[str, ...], Any] = {}
         for k, v in value.items():
             out.update(_leaves(v, (*prefix, str(k))))

@@ -125,10 +125,12 @@ class Reflector:
             stream.close()
 
     def run(self, stop: threading.Event) -> None:
-        """List and watch until ``stop`` is set; never raises for API errors (logs and backs off)."""
+        """List and watch until ``stop`` is set; never raises for API errors (logs and backs off).
+
+        Starts with a list unless :meth:`list_once` already ran (then it watches from there)."""
         sleep = self._sleep or stop.wait
         failures = 0
-        need_list = True
+        need_list = not self.resource_version
         while not stop.is_set():
             try:
                 if need_list:
