@@ -85,28 +85,45 @@ def test_queue_hands_out_every_wanted_key_once_and_never_twice_at_a_time(
 ) -> None:
     clock = Clock()
     q: WorkQueue[str] = WorkQueue(backoff=Backoff(base=1.0, cap=4.0), clock=clock)
-    wanted: set[str] = set()  # added since last handed out
+    wanted: set[str] = set()  # added (or due) since last handed out
+    due: dict[str, float] = {}  # rate-limited keys and when they become wanted
     processing: set[str] = set()
+
+    def promote() -> None:
+        for key, at in list(due.items()):
+            if at <= clock.now:
+                wanted.add(key)
+                del due[key]
+
     for op, arg in script:
-        if op in ("add", "rate"):
-            q.add(arg) if op == "add" else q.add_rate_limited(arg)
+        if op == "add":
+            q.add(arg)
             wanted.add(arg)
+        elif op == "rate":
+            delay = q.add_rate_limited(arg)
+            assert delay == min(4.0, 2.0 ** q.num_requeues(arg) / 2)
+            due[arg] = min(due.get(arg, float("inf")), clock.now + delay)
         elif op == "get":
+            promote()
             key = q.get(0)
             if key is not None:
                 assert key not in processing, "handed out while in flight"
                 assert key in wanted, "handed out without being added"
                 processing.add(key)
                 wanted.discard(key)
+            else:
+                assert not wanted - processing, "a wanted key was not handed out"
         elif op == "done" and arg in processing:
             q.done(arg)
             processing.discard(arg)
         elif op == "tick":
             clock.now += int(arg)
+        promote()
         assert len(q) <= len(wanted)
     for key in list(processing):
         q.done(key)
     clock.now += 1000
+    promote()
     drained = []
     while (key := q.get(0)) is not None:
         drained.append(key)
