@@ -54,6 +54,10 @@ def _capacity_view(obj: Manifest | None) -> Any:
     return (obj.get("spec"), labels, status.get("allocatable"), status.get("allocated"), conditions)
 
 
+def _generation(obj: Manifest | None) -> Any:
+    return ((obj or {}).get("metadata") or {}).get("generation"), (obj or {}).get("spec")
+
+
 def _decided(obj: Manifest | None) -> set[tuple[str, str, str]]:
     """(namespace, name, kind) of every workload a placement's status decides."""
     if obj is None:
@@ -133,7 +137,10 @@ class Manager:
         self.metrics.queue_depth.labels(controller).set(len(self.controllers[controller].queue))
 
     def _on_registration(self, kind: str, obj: Manifest, prev: Manifest | None) -> None:
-        self._enqueue("registration", workspace_key(obj))
+        # Its own status writes come back as MODIFIED: only a new object or a spec edit is probed at
+        # once, heartbeats come from the requeue (else every write would trigger the next).
+        if kind == "ADDED" or _generation(obj) != _generation(prev):
+            self._enqueue("registration", workspace_key(obj))
         if kind != "MODIFIED" or _capacity_view(obj) != _capacity_view(prev):
             self._enqueue("placement", PLACEMENT_KEY)
 
