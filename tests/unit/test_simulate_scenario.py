@@ -146,3 +146,15 @@ def test_event_at_the_same_moment_as_grace_expiry() -> None:
     kinds = [(e.time, e.event) for e in result.trace.events]
     assert (60.0, "fail") in kinds and (60.0, "not-ready") in kinds
     assert result.metrics.lost.max() == 0
+
+
+def test_docs_examples_read() -> None:
+    """The scenario and policy files shown in docs/simulation.md are valid."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulation.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in doc.split("```yaml\n")[1:]]
+    scenario, policy = blocks
+    sc = load_scenario(scenario, source="docs")
+    assert sc.name == "region-drill" and [e.type for e in sc.events] == ["fail", "scale", "recover"]
+    assert load_policy(policy, source="docs").solver == "flow"
