@@ -30,6 +30,12 @@ def test_defaults_match_the_dataclass() -> None:
         assert option.env == "TMC_" + option.dest.upper()
 
 
+def test_configuration_doc_lists_every_option() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [o.flag for o in OPTIONS if f"`{o.flag}`" not in doc or f"`{o.env}`" not in doc]
+    assert missing == []
+
+
 def test_flag_wins_over_env_which_wins_over_default() -> None:
     env = {"TMC_SOLVER": "flow", "TMC_CONCURRENCY": "7", "TMC_LEADER_ELECT": "false"}
     opts = parse_options([*MEMBERS, "--concurrency", "3"], env=env)

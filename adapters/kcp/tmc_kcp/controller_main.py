@@ -168,9 +168,16 @@ def main(argv: Sequence[str], env: dict[str, str] | None = None, stop: threading
         print(f"tmc-controller: cannot listen: {err}", file=sys.stderr)
         return 2
     try:
-        if not manager.start_informers(timeout=60):
-            log.warning("hub caches not synced after 60 s; continuing, they fill as the hub answers")
-        synced.set()
+        if manager.start_informers(timeout=60):
+            synced.set()
+        else:
+            log.warning("hub caches not synced after 60 s; /readyz stays 503 until they are")
+
+            def wait_then_ready() -> None:
+                if all(i.wait_for_sync(None) for i in manager.informers()):
+                    synced.set()
+
+            threading.Thread(target=wait_then_ready, name="wait-sync", daemon=True).start()
         if opts.leader_elect:
             identity = f"{socket.gethostname()}-{os.getpid()}"
             elector = LeaderElector(

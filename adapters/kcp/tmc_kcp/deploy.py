@@ -81,18 +81,22 @@ def hub_rbac() -> list[dict[str, Any]]:
         _rule(["apps"], ["deployments/status"], ["get", "update", "patch"]),
         _rule([""], ["namespaces"], _READ),
     ]
-    local = [
-        _rule([""], ["secrets"], _READ),
-        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
-    ]
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(NAMESPACE)},
         _service_account(),
         _role("ClusterRole", NAME, rules),
         _binding("ClusterRole", NAME),
-        _role("Role", NAME, local, NAMESPACE),
-        _binding("Role", NAME, NAMESPACE),
+        *_own_namespace(),
     ]
+
+
+def _own_namespace() -> list[dict[str, Any]]:
+    """Member Secrets and the leader Lease, in the controller's own namespace only."""
+    local = [
+        _rule([""], ["secrets"], _READ),
+        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
+    ]
+    return [_role("Role", NAME, local, NAMESPACE), _binding("Role", NAME, NAMESPACE)]
 
 
 def member_rbac() -> list[dict[str, Any]]:
@@ -114,7 +118,8 @@ def member_rbac() -> list[dict[str, Any]]:
 
 def kcp_rbac(export: str = EXPORT_NAME) -> list[dict[str, Any]]:
     """For the provider workspace in kcp: read the APIExportEndpointSlice and act on the export's
-    content (every bound workspace, through the virtual workspace) and nothing else."""
+    content (every bound workspace, through the virtual workspace); member Secrets and the Lease in
+    its own namespace there."""
     rules = [
         _rule(["apis.kcp.io"], ["apiexportendpointslices"], _READ, [export]),
         _rule(["apis.kcp.io"], ["apiexports/content"], ["*"], [export]),
@@ -125,6 +130,7 @@ def kcp_rbac(export: str = EXPORT_NAME) -> list[dict[str, Any]]:
         _service_account(),
         _role("ClusterRole", NAME, rules),
         _binding("ClusterRole", NAME),
+        *_own_namespace(),
     ]
 
 
