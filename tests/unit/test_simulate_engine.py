@@ -158,6 +158,11 @@ def test_starts_from_manifests() -> None:
     assert set(result.trace.clusters) == set(inventory.fleet.names)
     selected = {w.key for p in inventory.placements for w in inventory.selected(p)}
     assert set(result.trace.workloads) == selected
+    # shop/web runs 4 replicas of 500m on aws-use1-a (status.decisions): allocated 10 cores includes
+    # them, so the background the simulator keeps is 10 - 2 cores, and the start keeps them there.
+    assert result.trace.clusters["aws-use1-a"].background["cpu"] == 10_000 - 4 * 500
+    start = next(d for d in result.trace.decisions if d.workload == "shop/web")
+    assert start.after == {"aws-use1-a": 4, "gcp-euw1-b": 2}
     assert all(n == 0 for c, n in _cluster_load(result, 600).items() if c == "aws-use1-a")
 
 
