@@ -17,7 +17,8 @@ and division_algorithm.go):
   schedule) divides only the increase over each cluster's free capacity and adds it to the previous
   assignment; a "fresh" reschedule divides everything over free capacity plus previous replicas.
   Aggregated first cuts the weight list (sorted by weight, descending, stable; on scale-up clusters
-  already running replicas go first) to its shortest prefix that covers the replicas to place.
+  already running replicas go first; on scale-down equal previous replicas keep name order, as
+  Karmada's list of previous clusters does) to its shortest prefix that covers the replicas to place.
   All or nothing: when the weights cannot cover the replicas to place the result is unschedulable
   with Karmada's message and no partial placement.
 
@@ -496,7 +497,10 @@ def divide_dynamic(
         order = _by_weight(weights, everyone)
     elif assigned > replicas:
         weights, target, base, guard = prev, replicas, np.zeros(n, dtype=np.int64), False
-        order = _by_weight(weights, np.flatnonzero(prev > 0))
+        # Karmada sorts the previous result (spec.clusters, listed by name) by replicas, stably:
+        # equal previous replicas keep name order, whatever the candidate order.
+        holders = np.flatnonzero(prev > 0)
+        order = _by_weight(weights, holders[np.argsort(_name_rank(names, False)[holders], kind="stable")])
     elif assigned < replicas:
         weights, target, base, guard = free, replicas - assigned, prev, True
         order = _by_weight(weights, everyone)

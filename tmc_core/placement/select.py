@@ -39,7 +39,11 @@ class Ranked:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """The chosen clusters (fleet indices, in rank order), or why none could be chosen.
+    """The chosen clusters (fleet indices), or why none could be chosen.
+
+    Clusters come in rank order, except after a spread constraint, where they come in the order of
+    Karmada's selected list (which the Aggregated division's ties follow): see ``_by_cluster`` and
+    ``_by_group``.
 
     ``partial`` marks a selection that is usable but short of what the policy asked (PickN found
     fewer clusters, PickFixed names missing): the workload is placed there and reported unschedulable.
@@ -162,27 +166,29 @@ def select_groups(
 
 
 def _by_cluster(ranked: Ranked, sc: SpreadConstraint, replicas: int, check_room: bool) -> Selection:
+    """Karmada's selectBestClustersByCluster: the best maxGroups clusters; for divided workloads,
+    while their room is short, each slot from the last is swapped in place for the first unselected
+    cluster with the most room above its own. The result keeps Karmada's slot order."""
     n = len(ranked.clusters)
     if n < sc.effective_min:
         return Selection(ranked.clusters[:0], error="the number of feasible clusters is less than minGroups")
     need = min(n, sc.max_groups) if sc.max_groups else n
-    chosen = list(range(need))
+    chosen = np.arange(need, dtype=np.int64)
     if check_room:
-        rest = list(range(need, n))
-        total = int(ranked.room[chosen].sum())
+        room = ranked.room.astype(np.int64)
+        rest = np.arange(need, n, dtype=np.int64)
+        total = int(room[chosen].sum())
         for slot in range(need - 1, -1, -1):
-            if total >= replicas or not rest:
+            if total >= replicas or rest.size == 0:
                 break
-            best = max(rest, key=lambda p: (int(ranked.room[p]), -p))
-            if ranked.room[best] > ranked.room[chosen[slot]]:
-                total += int(ranked.room[best]) - int(ranked.room[chosen[slot]])
-                rest.remove(best)
-                rest.append(chosen[slot])
-                chosen[slot] = best
+            rest_room = room[rest]
+            i = int(np.argmax(rest_room))  # the first of the largest, as Karmada scans
+            if rest_room[i] > room[chosen[slot]]:
+                total += int(rest_room[i]) - int(room[chosen[slot]])
+                chosen[slot], rest[i] = rest[i], chosen[slot]
         if total < replicas:
             return Selection(ranked.clusters[:0], error=f"not enough room when selecting {need} clusters")
-        chosen.sort()
-    return Selection(ranked.clusters[np.asarray(chosen, dtype=np.int64)])
+    return Selection(ranked.clusters[chosen])
 
 
 def _by_group(
@@ -219,13 +225,14 @@ def _by_group(
             ranked.clusters[:0],
             error=f"no combination of {what} groups holds at least {cluster_min} clusters",
         )
+    # Karmada's list order: the best cluster of each chosen group (groups best first), then the
+    # other clusters of those groups by score, room and name up to the cluster maxGroups.
     chosen = [members[keys[g]][0] for g in picked]
     rest = sorted(p for g in picked for p in members[keys[g]][1:])
     limit = cluster.max_groups if cluster and cluster.max_groups else len(chosen) + len(rest)
     fill = max(0, limit - len(chosen))
     rest.sort(key=lambda p: (-float(ranked.score[p]), -int(ranked.room[p]), p))
     chosen.extend(rest[:fill])
-    chosen.sort()
     return Selection(ranked.clusters[np.asarray(chosen, dtype=np.int64)])
 
 
@@ -295,6 +302,10 @@ def select_clusters(index: FleetIndex, policy: PlacementPolicy, ranked: Ranked, 
         if not sel.ok:
             return sel
         clusters = sel.clusters
+        if policy.placement_type == "PickN" or policy.topology_spread_constraints:
+            # tmc's pick modes and topology spread pick in rank order
+            at = {int(c): k for k, c in enumerate(ranked.clusters.tolist())}
+            clusters = clusters[np.argsort([at[int(c)] for c in clusters.tolist()], kind="stable")]
     limit = len(clusters)
     if policy.placement_type == "PickN":
         limit = min(limit, policy.number_of_clusters or 0)
