@@ -17,36 +17,18 @@ from kubernetes.client.rest import ApiException
 from tmc_kcp import generate, schemas
 
 from tests.integration import servers
+from tests.integration.kcp_support import establish
 from tmc_core.manifests import cluster_from_manifest, cluster_manifest, placement_from_manifest
 from tmc_core.model import Cluster
 
 pytestmark = pytest.mark.integration
 
 
-def _establish(api: Any, crd: dict[str, Any]) -> None:
-    ext = client.ApiextensionsV1Api(api)
-    try:
-        ext.create_custom_resource_definition(crd)
-    except ApiException as err:
-        if err.status != 409:
-            raise
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        got = ext.read_custom_resource_definition(crd["metadata"]["name"])
-        conditions = {c.type: c.status for c in (got.status.conditions or [])}
-        if conditions.get("Established") == "True":
-            if conditions.get("NonStructuralSchema") == "True":
-                pytest.fail(f"{crd['metadata']['name']}: the server says the schema is not structural")
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{crd['metadata']['name']} not established within 30 s")
-
-
 @pytest.fixture(scope="module")
 def hub_api(kube_hub: servers.ApiServer) -> Any:
     with kube_hub.api_client() as api:
         for kind in schemas.tmc_kinds():
-            _establish(api, schemas.crd(kind))
+            establish(api, schemas.crd(kind))
         time.sleep(1.0)  # discovery settles
         yield api
 
@@ -115,7 +97,7 @@ def test_deployment_schema_is_accepted_as_structural(kube_hub: servers.ApiServer
     kind = schemas.deployment_kind(generate.kube_definitions())
     stand_in = schemas.ApiKind(**{**kind.__dict__, "group": "compat.tmc.kcp.io", "short_names": ()})
     with kube_hub.api_client() as api:
-        _establish(api, schemas.crd(stand_in))
+        establish(api, schemas.crd(stand_in))
         time.sleep(1.0)
         objects = client.CustomObjectsApi(api)
         web = {

@@ -27,7 +27,7 @@ from kubernetes.client.rest import ApiException
 from tmc_kcp import schemas
 
 from tests.integration import servers
-from tests.integration.test_kcp_crds import _establish
+from tests.integration.kcp_support import establish
 from tmc_core.manifests import cluster_manifest, placement_from_manifest, workload_from_manifest
 from tmc_core.model import Cluster, Decision
 from tmc_core.placement import place_batch
@@ -151,7 +151,7 @@ def running(
     hub_api = kube_hub.api_client()
     member_apis = {m.name: m.api_client() for m in kube_members}
     for kind in schemas.tmc_kinds():
-        _establish(hub_api, schemas.crd(kind))
+        establish(hub_api, schemas.crd(kind))
     core = client.CoreV1Api(hub_api)
     for ns in ("tmc-system", "shop", "shop-b"):
         try:
