@@ -154,6 +154,7 @@ def test_two_workspaces_with_equal_names_stay_isolated(kcp: KcpWorld) -> None:
     compute = kcp.ws("compute1")
     for name in kcp.members:
         compute.create({"apiVersion": TMC, "kind": "ClusterRegistration", "metadata": {"name": name}})
+    kcp.manager.settle()
     for workspace, replicas in (("team1", 6), ("team2", 4)):
         kcp.ws(workspace).create(_deployment("shop", replicas))
         kcp.ws(workspace).create(_placement("shop"))

@@ -26,6 +26,7 @@ from tmc_core.placement.task import PlacementTask
 from tmc_core.solvers.catalog import make_solver
 from tmc_core.solvers.problem import Problem
 from tmc_kcp.controllers.context import Context, describe
+from tmc_kcp.health import evicted, unreachable_since
 from tmc_kcp.workspaces import workspace_of
 
 __all__ = ["PLACEMENT_KEY", "decide", "placement_status", "reconcile_placements"]
@@ -116,4 +117,16 @@ def reconcile_placements(ctx: Context, key: str = PLACEMENT_KEY) -> Result | Non
         ctx.hub.write_port(workspace_of(obj)).update_status({**obj, "status": status})
         for d in mine:
             ctx.metrics.decisions.labels(ctx.solver, str(d.schedulable).lower()).inc()
-    return Result(requeue_after=ctx.resync_period)
+    return Result(requeue_after=_next_run(ctx))
+
+
+def _next_run(ctx: Context) -> float:
+    """The resync period, or sooner: when an unreachable cluster's grace period ends, since nothing
+    else changes at that moment that would trigger a re-placement."""
+    now = ctx.clock()
+    waits = [ctx.resync_period]
+    for cluster, _ in ctx.clusters():
+        since = unreachable_since(cluster)
+        if since is not None and not evicted(cluster, now=now, grace_period=ctx.grace_period):
+            waits.append(ctx.grace_period - (now - since).total_seconds() + 0.5)
+    return max(0.5, min(waits))
