@@ -59,7 +59,7 @@ def _condition(
     since = before.last_transition_time if before is not None and before.status == status else None
     return Condition(
         type=kind,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         reason=reason,
         message=message,
         last_transition_time=since or now,

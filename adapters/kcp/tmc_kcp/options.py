@@ -122,10 +122,10 @@ def _convert(option: Option, raw: Any) -> Any:
             return False
         raise ValueError(f"expected true or false, got {raw!r}")
     if option.kind == "choice":
-        value = raw.upper() if option.dest == "log_level" else raw
-        if value not in option.choices:
+        choice = raw.upper() if option.dest == "log_level" else raw
+        if choice not in option.choices:
             raise ValueError(f"expected one of {', '.join(option.choices)}, got {raw!r}")
-        return value
+        return choice
     return raw
 
 
