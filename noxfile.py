@@ -72,3 +72,10 @@ def integration(session: nox.Session) -> None:
     session.run(str(ROOT / "tools" / "ensure-etcd"), external=True)
     session.install("-e", ".[dev]")
     session.run("python", "-m", "pytest", "-m", "integration", str(tests_dir), *session.posargs)
+
+
+@nox.session
+def peers(session: nox.Session) -> None:
+    """Differential tests against Karmada's own scheduler (Go builds the peer once, cached)."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "pytest", "tests/peers", "-m", "peers", *session.posargs)
