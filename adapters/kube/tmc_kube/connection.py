@@ -171,8 +171,8 @@ class Connection:
         ``data`` values are base64 (as stored); ``stringData`` values are plain. ``name`` defaults
         to the Secret's name.
         """
-        meta = secret.get("metadata") if isinstance(secret.get("metadata"), Mapping) else {}
-        assert isinstance(meta, Mapping)
+        raw_meta = secret.get("metadata")
+        meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
         ns, sname = meta.get("namespace", ""), meta.get("name", "?")
         obj = f"Secret {ns}/{sname}" if ns else f"Secret {sname}"
         values: dict[str, bytes] = {}
