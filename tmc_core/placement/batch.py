@@ -155,7 +155,7 @@ def place_batch(
     *,
     explain: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
-    mode: Literal["sequential", "batched"] = "sequential",
+    mode: Literal["sequential", "batched", "independent"] = "sequential",
     batch_size: int = 256,
 ) -> tuple[Decision, ...]:
     """Decide every task against shared capacity; decisions come back in task order.
@@ -174,7 +174,7 @@ def assign_batch(
     *,
     explain: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
-    mode: Literal["sequential", "batched"] = "sequential",
+    mode: Literal["sequential", "batched", "independent"] = "sequential",
     batch_size: int = 256,
 ) -> Assignment:
     """Decide every task against shared capacity; the result as arrays, in task order.
@@ -184,10 +184,12 @@ def assign_batch(
     single-cluster workloads (see ``tmc_core.placement.single``) are scored ``batch_size`` at a time
     against one snapshot with exact conflict resolution; every other workload, and every workload
     when ``explain`` is set or a custom ``registry`` is given, goes the sequential way. Capacity is
-    never exceeded in either mode.
+    never exceeded in either mode. ``independent``: every task is decided alone against the fleet's
+    capacity as given, as Karmada schedules each binding against the same snapshot; nothing is
+    consumed between tasks, so together the decisions may overcommit (a what-if per workload).
     """
-    if mode not in ("sequential", "batched"):
-        raise InvalidInput(f"unknown mode {mode!r}: expected sequential or batched", path="mode")
+    if mode not in ("sequential", "batched", "independent"):
+        raise InvalidInput(f"unknown mode {mode!r}: expected sequential, batched or independent", path="mode")
     if batch_size < 1:
         raise InvalidInput(f"must be at least 1, got {batch_size}", path="batch_size")
     index = _index_for(fleet, tasks)
@@ -234,12 +236,13 @@ def assign_batch(
             explain=explain,
             policy_changed=task.policy_changed,
         )
-        new = np.zeros(index.size, dtype=np.int64)
-        new[outcome.clusters] = outcome.replicas
-        changed = np.flatnonzero(new != previous)
-        if changed.size:
-            free[changed] -= (new[changed] - previous[changed])[:, None] * request[None, :]
-        placed[outcome.clusters[outcome.replicas > 0]] += 1
+        if mode != "independent":
+            new = np.zeros(index.size, dtype=np.int64)
+            new[outcome.clusters] = outcome.replicas
+            changed = np.flatnonzero(new != previous)
+            if changed.size:
+                free[changed] -= (new[changed] - previous[changed])[:, None] * request[None, :]
+            placed[outcome.clusters[outcome.replicas > 0]] += 1
         if task.policy.replica_strategy != "Duplicated" and outcome.clusters.size > 1:
             # Keep only clusters that run replicas: a divided outcome covers every selected
             # cluster, and 100k of them over 5k clusters would otherwise hold gigabytes.
