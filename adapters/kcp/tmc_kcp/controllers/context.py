@@ -4,8 +4,9 @@ the settings and the metrics; plus the views they share (the fleet, a workload's
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,31 @@ class Context:
     resync_period: float = 300.0
     solver: str = "greedy"
     solver_time_limit: float = 10.0
+    _parsed: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
+    _parsed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _parse(self, obj: Manifest, reader: Callable[[Manifest], Any]) -> Any:
+        """``reader(obj)``, remembered per object and resourceVersion: every sync and status
+        reconcile reads all placements, and parsing them each time made a batch quadratic."""
+        meta = obj.get("metadata") or {}
+        key = (str(obj.get("kind")), workspace_key(obj), str(meta.get("resourceVersion", "")))
+        with self._parsed_lock:
+            if key in self._parsed:
+                found = self._parsed[key]
+                if isinstance(found, InvalidInput):
+                    raise found
+                return found
+        try:
+            value = reader(obj)
+        except InvalidInput as err:
+            value = err
+        with self._parsed_lock:
+            if len(self._parsed) > 100_000:
+                self._parsed.clear()
+            self._parsed[key] = value
+        if isinstance(value, InvalidInput):
+            raise value
+        return value
 
     def clusters(self) -> list[tuple[Cluster, Manifest]]:
         """Every readable ClusterRegistration; on kcp the first of equal names (by workspace) wins,
@@ -53,7 +79,7 @@ class Context:
         out: list[tuple[Cluster, Manifest]] = []
         for obj in self.registrations.list():
             try:
-                cluster = cluster_from_manifest(obj)
+                cluster = self._parse(obj, cluster_from_manifest)
             except InvalidInput as err:
                 log.warning("%s: %s", describe(obj), err)
                 continue
@@ -81,7 +107,7 @@ class Context:
             if workspace_of(obj) != workspace:
                 continue
             try:
-                out.append((placement_from_manifest(obj), obj))
+                out.append((self._parse(obj, placement_from_manifest), obj))
             except InvalidInput as err:
                 log.warning("%s: %s", describe(obj), err)
         return out
