@@ -51,8 +51,8 @@ def notebooks(session: nox.Session) -> None:
     books = sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))
     if not books:
         session.skip("no notebooks yet")
-    session.install("-e", ".[dev]")
-    session.run("python", "-m", "pytest", "--nbmake", *books)
+    session.install("-e", ".[notebooks]")
+    session.run("python", "-m", "pytest", "--nbmake", "-q", "-p", "no:cacheprovider", *books)
 
 
 @nox.session
