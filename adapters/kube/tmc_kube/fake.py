@@ -258,14 +258,14 @@ class FakeKube:
         meta = _meta(obj)
         for k in ("resourceVersion", "deletionTimestamp"):
             meta.pop(k, None)
-        if not dry_run:
-            self._uid += 1
-        meta["uid"] = f"fake-uid-{self._uid:06d}"
         meta["generation"] = 1
         if ref.namespace:
             meta["namespace"] = ref.namespace
         if dry_run:
+            meta["uid"] = "fake-uid-dry-run"  # the real server also invents a uid it does not keep
             return obj
+        self._uid += 1
+        meta["uid"] = f"fake-uid-{self._uid:06d}"
         meta["resourceVersion"] = self._next_rv()
         self._objects[_key(ref)] = obj
         self._emit("ADDED", obj)
