@@ -43,3 +43,17 @@ def kube_hub(kube_servers: servers.ServerSet) -> servers.ApiServer:
 def kube_members(kube_servers: servers.ServerSet) -> list[servers.ApiServer]:
     """Two member-cluster API servers."""
     return kube_servers.members
+
+
+@pytest.fixture(scope="session")
+def kcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.KcpServer]:
+    """kcp with its embedded etcd; its admin kubeconfig's `root` context is the root workspace."""
+    reason = servers.kcp_missing()
+    if reason:
+        pytest.skip(reason)
+    server = servers.KcpServer(tmp_path_factory.mktemp("kcp"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
