@@ -1,9 +1,9 @@
 """Differential tests: tmc's placement must give Karmada's own scheduler's answer.
 
 Karmada v1.16's scheduler core runs in the peer program (benchmarks/peers/karmada); every case is
-converted to Karmada's objects, scheduled there, and placed by ``tmc_core.placement`` with each
-workload placed independently against the same fleet (Karmada schedules every binding against
-the same snapshot). The clusters and replicas must be equal, and a workload must be
+converted to Karmada's objects, scheduled there, and placed by ``tmc_core.placement`` in
+``mode="independent"``: each workload alone against the same fleet, as Karmada schedules every
+binding against the same snapshot. The clusters and replicas must be equal, and a workload must be
 unschedulable in tmc exactly when Karmada returns an error. Each Hypothesis example draws a
 batch of cases, answered by one peer process. Deliberate differences are in
 docs/karmada-comparison.md and are kept out of the generated worlds (see karmada_worlds.py).
@@ -36,10 +36,11 @@ BATCH = 25
 """Cases per Hypothesis example: one peer process answers all of them."""
 
 
-def tmc_view(fleet: Sequence[Any], task: PlacementTask) -> dict[str, int] | None:
-    """tmc's answer for one task placed alone: cluster -> replicas, None when unschedulable."""
-    decision = place_batch(fleet, [task])[0]
-    return decision.replicas if decision.schedulable else None
+def tmc_views(fleet: Sequence[Any], tasks: Sequence[PlacementTask]) -> list[dict[str, int] | None]:
+    """tmc's answers, every task placed alone against ``fleet`` (``mode="independent"``):
+    cluster -> replicas, None when unschedulable."""
+    decisions = place_batch(fleet, tasks, mode="independent")
+    return [d.replicas if d.schedulable else None for d in decisions]
 
 
 def karmada_view(answer: dict[str, Any]) -> dict[str, int] | None:
@@ -66,8 +67,7 @@ def check_batch(batch: Sequence[Case]) -> int:
     answers = peer.run_peer_all(documents)
     compared = 0
     for case, document, answer in zip(batch, documents, answers, strict=True):
-        for j, task in enumerate(case.tasks):
-            ours = tmc_view(case.fleet, task)
+        for j, ours in enumerate(tmc_views(case.fleet, case.tasks)):
             theirs = answer["decisions"][j]
             assert ours == karmada_view(theirs), describe(case, j, document, ours, theirs)
             compared += 1
@@ -112,6 +112,6 @@ def test_bundled_example_places_as_karmada_schedules(reduce: bool) -> None:
     assert len(expressible) >= 5, "the example should have placements in Karmada's vocabulary"
     answer = peer.run_peer(convert.karmada_input(fleet, expressible))
     names = [t.workload.key for t in expressible]
-    ours = {name: tmc_view(fleet, t) for name, t in zip(names, expressible, strict=True)}
+    ours = dict(zip(names, tmc_views(fleet, expressible), strict=True))
     theirs = {name: karmada_view(d) for name, d in zip(names, answer["decisions"], strict=True)}
     assert ours == theirs
