@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from tmc_kcp import controller_main
 from tmcctl.main import app
 from typer.testing import CliRunner
 
@@ -164,10 +163,3 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert failed.stderr.count("\n") == 1
     assert failed.stderr.startswith(f"{bad}: document 1 (Deployment shop/web): spec.replicas: ")
     assert "Traceback" not in failed.stderr
-
-
-def test_controller_placeholder_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        controller_main.run()
-    assert info.value.code == 1
-    assert "not implemented yet" in capsys.readouterr().err
