@@ -213,9 +213,10 @@ class _Run:
             for name in hit:
                 lc = st.clusters[name]
                 if isinstance(e, ClustersFail | HeartbeatsStop):
-                    lc.quiet_since = t
                     self.set_status(t, lc, "failed" if isinstance(e, ClustersFail) else "silent")
-                    queue.push(t + self.scenario.grace_period, _GraceCheck(name, t), rank=_GRACE)
+                    if lc.quiet_since is None:  # a cluster already quiet keeps its first deadline
+                        lc.quiet_since = t
+                        queue.push(t + self.scenario.grace_period, _GraceCheck(name, t), rank=_GRACE)
                 elif isinstance(e, ClustersRecover):
                     lc.quiet_since = None
                     self.set_status(t, lc, "up")
