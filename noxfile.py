@@ -35,7 +35,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy, strict on tmc_core."""
     session.install("-e", ".[dev]")
-    session.run("mypy", "tmc_core")
+    session.run("mypy", "tmc_core", "adapters/kube/tmc_kube", "adapters/kcp/tmc_kcp", "adapters/cli/tmcctl")
 
 
 @nox.session
