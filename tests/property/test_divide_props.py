@@ -241,7 +241,8 @@ def reference(d: Dynamic) -> tuple[list[int] | None, int]:
         target, base, members = d.replicas, [0] * n, list(range(n))
     elif assigned > d.replicas:
         weights, target, base = list(d.prev), d.replicas, [0] * n
-        members = [i for i in range(n) if d.prev[i] > 0]
+        # Karmada's spec.clusters: the previous clusters listed by name
+        members = sorted((i for i in range(n) if d.prev[i] > 0), key=lambda i: d.names[i])
     elif assigned < d.replicas:
         weights, target, base = list(d.free), d.replicas - assigned, list(d.prev)
         members = list(range(n))
