@@ -1,15 +1,41 @@
-"""Helpers of the tmc_kcp integration tests: install a CRD and wait until the server serves it."""
+"""Helpers of the tmc_kcp integration tests: install a CRD on a kube-apiserver and wait until it is
+served; on a real kcp, make workspaces, install tmc's generated APIs in a provider workspace, bind
+them in consumer workspaces, and read the export's virtual-workspace URLs."""
 
 from __future__ import annotations
 
+import copy
 import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client
+import yaml
+from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from tmc_kcp import schemas
+from tmc_kube import AlreadyExists, KubeClient, ObjectRef
 
-__all__ = ["establish"]
+from tests.integration import servers
+
+__all__ = [
+    "DEPLOY_KCP",
+    "bind",
+    "create_all",
+    "create_workspace",
+    "establish",
+    "install_export",
+    "logical_cluster",
+    "virtual_workspace_urls",
+    "workspace_api",
+    "workspace_kubeconfig",
+]
+
+DEPLOY_KCP = Path(__file__).resolve().parents[2] / "deploy" / "kcp"
+"""The generated kcp manifests (kept fresh by tests/unit/test_kcp_schemas.py)."""
+APIS = "apis.kcp.io"
 
 
 def establish(api: Any, crd: dict[str, Any]) -> None:
@@ -30,3 +56,138 @@ def establish(api: Any, crd: dict[str, Any]) -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"{crd['metadata']['name']} not established within 30 s")
+
+
+def _poll(what: str, probe: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except ApiException as err:
+            last = err
+        if last and not isinstance(last, ApiException):
+            return last
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what} (last: {last!r})", pytrace=False)
+
+
+def workspace_api(kcp: servers.KcpServer, path: str) -> Any:
+    """An ApiClient (kcp-admin) for the workspace ``path`` (``root:org:ws``) or a logical-cluster name."""
+    configuration = client.Configuration()
+    config.load_kube_config(
+        config_file=str(kcp.kubeconfig), context="base", client_configuration=configuration
+    )
+    # The loader's token refresh hook would load the kubeconfig again on every call, host included.
+    configuration.refresh_api_key_hook = None
+    configuration.host = f"{kcp.url}/clusters/{path}"
+    return client.ApiClient(configuration)
+
+
+def workspace_kubeconfig(kcp: servers.KcpServer, path: str, out: Path, token: str | None = None) -> Path:
+    """A kubeconfig for workspace ``path`` with kcp's CA and ``token`` (kcp-admin's when None)."""
+    admin = yaml.safe_load(kcp.kubeconfig.read_text())
+    cluster = next(c["cluster"] for c in admin["clusters"] if c["name"] == "base")
+    user = next(u["user"] for u in admin["users"] if u["name"] == "kcp-admin")
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kcp", "cluster": {**cluster, "server": f"{kcp.url}/clusters/{path}"}}],
+        "users": [{"name": "tmc", "user": {"token": token} if token else dict(user)}],
+        "contexts": [{"name": path, "context": {"cluster": "kcp", "user": "tmc"}}],
+        "current-context": path,
+    }
+    out.write_text(yaml.safe_dump(doc))
+    return out
+
+
+def create_workspace(kcp: servers.KcpServer, prefix: str) -> str:
+    """A new child of root named ``<prefix>-<random>``, once Ready; its path (``root:<name>``)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:5]}"
+    body = {"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": name}}
+    with kcp.api_client("root") as api:
+        custom = client.CustomObjectsApi(api)
+        custom.create_cluster_custom_object("tenancy.kcp.io", "v1alpha1", "workspaces", body)
+
+        def ready() -> bool:
+            got = custom.get_cluster_custom_object("tenancy.kcp.io", "v1alpha1", "workspaces", name)
+            return (got.get("status") or {}).get("phase") == "Ready"
+
+        _poll(f"workspace {name} Ready", ready)
+    path = f"root:{name}"
+    # Ready comes a moment before the workspace's path resolves for requests (403 until then).
+    with workspace_api(kcp, path) as api:
+        _poll(f"workspace {path} serving", lambda: client.CoreV1Api(api).list_namespace() or True)
+    return path
+
+
+def logical_cluster(api: Any) -> str:
+    """The logical-cluster name of the workspace ``api`` points at (what ``kcp.io/cluster`` says)."""
+    got = KubeClient(api).get(ObjectRef("core.kcp.io/v1alpha1", "LogicalCluster", "", "cluster"))
+    return str(got["metadata"]["annotations"]["kcp.io/cluster"])
+
+
+def create_all(api: Any, docs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Create every document (any kind the workspace serves; an existing one is left as it is)."""
+    port = KubeClient(api)
+    out = []
+    for doc in docs:
+        try:
+            out.append(port.create(doc))
+        except AlreadyExists:
+            out.append(port.get(ObjectRef.of(doc)))
+    return out
+
+
+def _documents(name: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all((DEPLOY_KCP / name).read_text()) if d]
+
+
+def install_export(api: Any) -> dict[str, Any]:
+    """Apply deploy/kcp's APIResourceSchemas and APIExport in the provider workspace ``api``; the
+    export once kcp has given it an identity (``status.identityHash``, condition IdentityValid)."""
+    create_all(api, _documents("apiresourceschemas.yaml"))
+    create_all(api, _documents("apiexport.yaml"))
+    custom = client.CustomObjectsApi(api)
+
+    def identified() -> dict[str, Any] | None:
+        got: dict[str, Any] = custom.get_cluster_custom_object(
+            APIS, "v1alpha2", "apiexports", schemas.EXPORT_NAME
+        )
+        conditions = {c["type"]: c["status"] for c in (got.get("status") or {}).get("conditions") or ()}
+        ok = (got.get("status") or {}).get("identityHash") and conditions.get("IdentityValid") == "True"
+        return got if ok else None
+
+    return _poll("APIExport identity", identified)  # type: ignore[no-any-return]
+
+
+def bind(api: Any, provider_path: str, *, binding: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Create the APIBinding (deploy/kcp/apibinding.yaml pointed at ``provider_path``, claims accepted)
+    in workspace ``api``; the binding once Bound, after Deployments are served there."""
+    doc = copy.deepcopy(dict(binding or _documents("apibinding.yaml")[0]))
+    doc["spec"]["reference"]["export"]["path"] = provider_path
+    create_all(api, [doc])
+    custom = client.CustomObjectsApi(api)
+
+    def bound() -> dict[str, Any] | None:
+        got: dict[str, Any] = custom.get_cluster_custom_object(
+            APIS, "v1alpha2", "apibindings", doc["metadata"]["name"]
+        )
+        return got if (got.get("status") or {}).get("phase") == "Bound" else None
+
+    got = _poll("APIBinding Bound", bound)
+    _poll("Deployments served", lambda: client.AppsV1Api(api).list_deployment_for_all_namespaces() or True)
+    return got  # type: ignore[no-any-return]
+
+
+def virtual_workspace_urls(api: Any) -> list[str]:
+    """The export's virtual-workspace URLs from the APIExportEndpointSlice kcp made (once bound)."""
+    custom = client.CustomObjectsApi(api)
+
+    def urls() -> list[str]:
+        got = custom.get_cluster_custom_object(
+            APIS, "v1alpha1", "apiexportendpointslices", schemas.EXPORT_NAME
+        )
+        return [e["url"] for e in (got.get("status") or {}).get("endpoints") or () if e.get("url")]
+
+    return _poll("APIExportEndpointSlice endpoints", urls)  # type: ignore[no-any-return]

@@ -10,104 +10,35 @@ removes every copy and releases the finalizer. A second namespace runs beside it
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 from tmc_kcp import schemas
 
 from tests.integration import servers
+from tests.integration.e2e_support import (
+    ControllerProcess,
+    add_nodes,
+    deployment,
+    expected_split,
+    merged_kubeconfig,
+    placement,
+    read_copies,
+    report_member_status,
+    wait_for,
+)
 from tests.integration.kcp_support import establish
-from tmc_core.manifests import cluster_manifest, placement_from_manifest, workload_from_manifest
+from tmc_core.manifests import cluster_manifest
 from tmc_core.model import Cluster, Decision
-from tmc_core.placement import place_batch
-from tmc_core.placement.task import PlacementTask
 from tmc_core.sync import FINALIZER, downstream_namespace
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 GRACE_S = 4
-CPU = {0: "8", 1: "4"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 45.0) -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-        except ApiException as err:
-            last = err
-        if last:
-            return last  # type: ignore[no-any-return]
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})", pytrace=False)
-
-
-def _merged_kubeconfig(members: list[servers.ApiServer], path: Path) -> Path:
-    doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
-    for m in members:
-        part = yaml.safe_load(m.kubeconfig.read_text())
-        for key in ("clusters", "users", "contexts"):
-            doc[key].extend(part[key])
-    doc["current-context"] = members[0].name
-    path.write_text(yaml.safe_dump(doc))
-    return path
-
-
-def _deployment(namespace: str, replicas: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": namespace},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {
-                    "containers": [
-                        {"name": "app", "image": "nginx:1.27", "resources": {"requests": {"cpu": "500m"}}}
-                    ]
-                },
-            },
-        },
-    }
-
-
-def _placement(namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "tmc.kcp.io/v1alpha1",
-        "kind": "WorkloadPlacement",
-        "metadata": {"name": "web", "namespace": namespace},
-        "spec": {
-            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
-            "placement": {
-                "replicaScheduling": {
-                    "replicaSchedulingType": "Divided",
-                    "replicaDivisionPreference": "Weighted",
-                    "weightPreference": {"dynamicWeight": "AvailableReplicas"},
-                }
-            },
-        },
-    }
 
 
 class Scenario:
@@ -124,18 +55,7 @@ class Scenario:
         return Decision.from_record(records[0]).replicas if records else None
 
     def copies(self, namespace: str) -> dict[str, int]:
-        out = {}
-        for name, api in self.members.items():
-            try:
-                d = client.AppsV1Api(api).read_namespaced_deployment(
-                    "web", downstream_namespace("", namespace)
-                )
-            except ApiException as err:
-                if err.status == 404:
-                    continue
-                raise
-            out[name] = d.spec.replicas
-        return out
+        return read_copies(self.members, downstream_namespace("", namespace))
 
     def upstream(self, namespace: str) -> Any:
         return client.AppsV1Api(self.hub).read_namespaced_deployment("web", namespace)
@@ -146,7 +66,7 @@ def running(
     kube_hub: servers.ApiServer,
     kube_members: list[servers.ApiServer],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Scenario, int, subprocess.Popen[bytes]]]:
+) -> Iterator[tuple[Scenario, ControllerProcess]]:
     tmp = tmp_path_factory.mktemp("e2e")
     hub_api = kube_hub.api_client()
     member_apis = {m.name: m.api_client() for m in kube_members}
@@ -159,63 +79,24 @@ def running(
         except ApiException as err:
             if err.status != 409:
                 raise
-    for i, (name, api) in enumerate(member_apis.items()):
-        node = f"{name}-node-{uuid.uuid4().hex[:4]}"
-        v1 = client.CoreV1Api(api)
-        created = v1.create_node({"metadata": {"name": node}})
-        created.status = client.V1NodeStatus(
-            allocatable={"cpu": CPU[i], "memory": "32Gi", "pods": "110"},
-            capacity={"cpu": CPU[i], "memory": "32Gi", "pods": "110"},
-            conditions=[client.V1NodeCondition(type="Ready", status="True")],
-        )
-        v1.replace_node_status(node, created)
-        # Admission taints new Nodes not-ready until a node-lifecycle controller clears it; none runs here.
-        v1.patch_node(node, {"spec": {"taints": []}})
-    metrics_port, health_port = _free_port(), _free_port()
-    log = open(tmp / "controller.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from tmc_kcp.controller_main import run; run()",
-            f"--hub-kubeconfig={kube_hub.kubeconfig}",
-            f"--member-kubeconfig={_merged_kubeconfig(kube_members, tmp / 'members.kubeconfig')}",
-            f"--grace-period={GRACE_S}s",
-            "--heartbeat-interval=1s",
-            "--resync-period=30s",
-            f"--metrics-port={metrics_port}",
-            f"--health-port={health_port}",
-            "--bind-address=127.0.0.1",
-            "--lease-namespace=tmc-system",
-            "--log-level=INFO",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield Scenario(hub_api, member_apis), metrics_port, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        print((tmp / "controller.log").read_text()[-5000:])
-
-
-def _expected(namespace: str, replicas: int) -> dict[str, int]:
-    """What tmc_core decides for this workload on an empty fleet of the members' capacity."""
-    fleet = [
-        Cluster.model_validate({"name": n, "allocatable": {"cpu": CPU[i], "memory": "32Gi", "pods": "110"}})
-        for i, n in enumerate(("member-1", "member-2"))
+    add_nodes(member_apis)
+    args = [
+        f"--hub-kubeconfig={kube_hub.kubeconfig}",
+        f"--member-kubeconfig={merged_kubeconfig(kube_members, tmp / 'members.kubeconfig')}",
+        f"--grace-period={GRACE_S}s",
+        "--heartbeat-interval=1s",
+        "--resync-period=30s",
+        "--lease-namespace=tmc-system",
+        "--log-level=INFO",
     ]
-    placement = placement_from_manifest(_placement(namespace))
-    task = PlacementTask(workload_from_manifest(_deployment(namespace, replicas)), placement.placement)
-    return place_batch(fleet, [task])[0].replicas
+    with ControllerProcess.running_with(args, tmp / "controller.log") as controller:
+        yield Scenario(hub_api, member_apis), controller
 
 
 def test_issue_scenario_end_to_end(
-    running: tuple[Scenario, int, subprocess.Popen[bytes]], kube_members: list[servers.ApiServer]
+    running: tuple[Scenario, ControllerProcess], kube_members: list[servers.ApiServer]
 ) -> None:
-    s, metrics_port, process = running
+    s, controller = running
     objects = s.objects
     for name in s.members:
         objects.create_cluster_custom_object(
@@ -232,13 +113,13 @@ def test_issue_scenario_end_to_end(
 
     apps = client.AppsV1Api(s.hub)
     for ns, replicas in (("shop", 6), ("shop-b", 2)):
-        apps.create_namespaced_deployment(ns, _deployment(ns, replicas))
+        apps.create_namespaced_deployment(ns, deployment(ns, replicas))
         objects.create_namespaced_custom_object(
-            "tmc.kcp.io", "v1alpha1", ns, "workloadplacements", _placement(ns)
+            "tmc.kcp.io", "v1alpha1", ns, "workloadplacements", placement(ns)
         )
 
     # 6 replicas divided by available capacity, and the split downstream in the mapped namespace.
-    expected = _expected("shop", 6)
+    expected = expected_split("shop", 6)
     assert wait_for("decision for shop", lambda: s.decision("shop")) == expected
     wait_for("copies of shop", lambda: s.copies("shop") == expected)
     other = wait_for("copies of shop-b", lambda: s.copies("shop-b") or None)
@@ -247,13 +128,7 @@ def test_issue_scenario_end_to_end(
 
     # Member status is folded back upstream.
     for name, replicas in expected.items():
-        member_apps = client.AppsV1Api(s.members[name])
-        ns = downstream_namespace("", "shop")
-        copy_ = member_apps.read_namespaced_deployment("web", ns)
-        copy_.status = client.V1DeploymentStatus(
-            replicas=replicas, ready_replicas=replicas, available_replicas=replicas, updated_replicas=replicas
-        )
-        member_apps.replace_namespaced_deployment_status("web", ns, copy_)
+        report_member_status(s.members[name], downstream_namespace("", "shop"), replicas)
     wait_for("aggregated status", lambda: (s.upstream("shop").status.ready_replicas or 0) == 6)
 
     # Scale to 9: only the increase is placed.
@@ -291,7 +166,7 @@ def test_issue_scenario_end_to_end(
     assert s.copies("shop") == {}
     assert sum(s.copies("shop-b").values()) == 2  # the other namespace is untouched
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{controller.metrics_port}/metrics", timeout=5) as response:
         text = response.read().decode()
     assert "tmc_placement_decisions_total" in text and "tmc_cluster_ready" in text
-    assert process.poll() is None
+    assert controller.running

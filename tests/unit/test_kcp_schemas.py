@@ -143,6 +143,27 @@ def test_export_serves_every_schema(files: dict[str, str]) -> None:
     }
 
 
+def test_api_resource_schemas_carry_the_openapi_schema_itself(files: dict[str, str]) -> None:
+    # kcp's APIResourceVersion.schema is the OpenAPI schema; the CRD's openAPIV3Schema wrapper is
+    # rejected there ("openAPIV3Schema.type: must not be empty at the root").
+    by_plural = {k.plural: k for k in schemas.tmc_kinds()}
+    for doc in _docs(files["kcp/apiresourceschemas.yaml"]):
+        version = doc["spec"]["versions"][0]
+        assert version["schema"]["type"] == "object", doc["metadata"]["name"]
+        assert "openAPIV3Schema" not in version["schema"], doc["metadata"]["name"]
+        kind = by_plural.get(doc["spec"]["names"]["plural"])
+        if kind is not None:
+            assert version["schema"] == _schema(kind)
+
+
+def test_kcp_files_name_no_provider_path_but_the_binding_example(files: dict[str, str]) -> None:
+    # kcp creates the APIExportEndpointSlice itself, at the export's own path; one of ours would name
+    # a fixed path and be forbidden in any other provider workspace.
+    kinds = {d["kind"] for rel in files if rel.startswith("kcp/") for d in _docs(files[rel])}
+    assert "APIExportEndpointSlice" not in kinds
+    assert "root:tmc" not in files["kcp/apiexport.yaml"] + files["kcp/apiresourceschemas.yaml"]
+
+
 # -- tmc's own manifests pass and keep every field ------------------------------------------------
 
 

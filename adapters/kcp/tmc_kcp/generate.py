@@ -54,9 +54,9 @@ def render_files(definitions: Mapping[str, Any]) -> dict[str, str]:
     workload = schemas.deployment_kind(definitions)
     files = {f"crds/{k.group}_{k.plural}.yaml": _yaml([schemas.crd(k)]) for k in kinds}
     files["kcp/apiresourceschemas.yaml"] = _yaml([schemas.api_resource_schema(k) for k in (*kinds, workload)])
-    files["kcp/apiexport.yaml"] = _yaml(
-        [schemas.api_export((*kinds, workload)), schemas.api_export_endpoint_slice(_KCP_PROVIDER_PATH)]
-    )
+    # No APIExportEndpointSlice: kcp (since v0.28) creates one named like the export, with the export's
+    # own path; one written here would name a fixed path, which kcp forbids anywhere else.
+    files["kcp/apiexport.yaml"] = _yaml([schemas.api_export((*kinds, workload))])
     files["kcp/apibinding.yaml"] = _yaml([schemas.api_binding(_KCP_PROVIDER_PATH)])
     files["kcp/rbac.yaml"] = _yaml(deploy.kcp_rbac())
     files["rbac.yaml"] = _yaml(deploy.hub_rbac())

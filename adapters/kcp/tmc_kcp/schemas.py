@@ -27,7 +27,6 @@ __all__ = [
     "ApiKind",
     "api_binding",
     "api_export",
-    "api_export_endpoint_slice",
     "api_resource_schema",
     "cluster_registration_kind",
     "crd",
@@ -469,11 +468,15 @@ def crd(kind: ApiKind) -> dict[str, Any]:
 
 
 def _spec_of_schema(kind: ApiKind) -> dict[str, Any]:
+    # An APIResourceSchema version holds the OpenAPI schema itself under ``schema`` (kcp rejects the
+    # CRD's ``schema.openAPIV3Schema`` wrapper: "openAPIV3Schema.type: must not be empty at the root").
+    version = kind.version_block()
+    version["schema"] = version["schema"]["openAPIV3Schema"]
     return {
         "group": kind.group,
         "names": kind.names,
         "scope": kind.scope,
-        "versions": [kind.version_block()],
+        "versions": [version],
     }
 
 
@@ -510,17 +513,6 @@ def api_export(kinds: tuple[ApiKind, ...], name: str = EXPORT_NAME) -> dict[str,
             ],
             "permissionClaims": [dict(NAMESPACE_CLAIM)],
         },
-    }
-
-
-def api_export_endpoint_slice(path: str, name: str = EXPORT_NAME) -> dict[str, Any]:
-    """The APIExportEndpointSlice the controller reads its virtual-workspace URLs from (kcp creates
-    one of the same name itself since v0.28; applying this one is harmless there)."""
-    return {
-        "apiVersion": "apis.kcp.io/v1alpha1",
-        "kind": "APIExportEndpointSlice",
-        "metadata": {"name": name},
-        "spec": {"export": {"path": path, "name": name}},
     }
 
 
