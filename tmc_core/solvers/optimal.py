@@ -121,7 +121,9 @@ class Optimal:
       ``tmc_core.solvers.bounds``) gives a bound that holds for the full problem.
     - ``max_replicas_per_cluster``: at most this many replicas of one workload per cluster (a
       Duplicated workload cannot use a cluster if its replica count is larger).
-    - ``hint``: warm-start CP-SAT with the greedy answer (as solution hints).
+    - ``hint``: warm-start CP-SAT with the greedy answer (as solution hints). When CP-SAT finds no
+      solution within its budget, that greedy answer is returned as FEASIBLE with no bound (UNKNOWN
+      under ``require_all`` or ``max_replicas_per_cluster``, which greedy does not honour).
     - ``require_all``: every task must be placed. When that is impossible the solution is
       INFEASIBLE, places nothing, and its ``reasons`` name a small conflicting set of tasks and
       constraints (CP-SAT assumptions: ``sufficient_assumptions_for_infeasibility``, shrunk by
@@ -230,14 +232,19 @@ class Optimal:
         if code == cp_model.MODEL_INVALID:  # a bug in the model, not bad input
             raise TmcError(f"CP-SAT rejected the model: {model.cp.validate()}")
         reasons.append(f"CP-SAT found no solution: {self._stopped(ran)}")
+        fallback_status: Status = "UNKNOWN"
         if greedy is not None:
-            reasons.append("the greedy answer is returned")
+            reasons.append("the greedy answer is returned (no bound: CP-SAT proved none)")
             fallback = greedy.assignment
+            if not self.require_all and self.max_replicas_per_cluster is None:
+                # Greedy's answer satisfies every constraint of the model, so it is FEASIBLE. CP-SAT's
+                # best bound is not usable here: without a solution it reports a meaningless value.
+                fallback_status = "FEASIBLE"
         else:
             fallback = _empty(problem, "not placed: the optimiser found no solution within its time limit")
         return Solution(
             solver=self.name,
-            status="UNKNOWN",
+            status=fallback_status,
             problem=problem,
             assignment=fallback,
             objective=self.objective.evaluate(problem, fallback).value,
