@@ -157,12 +157,16 @@ def read_copies(members: Mapping[str, Any], namespace: str, name: str = "web") -
     return out
 
 
-def report_member_status(api: Any, namespace: str, replicas: int, name: str = "web") -> None:
-    """Write a member copy's status as its Deployment controller would once ``replicas`` are ready."""
+def report_member_status(
+    api: Any, namespace: str, replicas: int, name: str = "web", *, ready: int | None = None
+) -> None:
+    """Write a member copy's status as its Deployment controller would once ``ready`` (default: all
+    ``replicas``) are ready."""
+    ready = replicas if ready is None else ready
     apps = client.AppsV1Api(api)
     copy_ = apps.read_namespaced_deployment(name, namespace)
     copy_.status = client.V1DeploymentStatus(
-        replicas=replicas, ready_replicas=replicas, available_replicas=replicas, updated_replicas=replicas
+        replicas=replicas, ready_replicas=ready, available_replicas=ready, updated_replicas=replicas
     )
     apps.replace_namespaced_deployment_status(name, namespace, copy_)
 

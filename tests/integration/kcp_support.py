@@ -25,6 +25,7 @@ __all__ = [
     "bind",
     "create_all",
     "create_workspace",
+    "deploy_documents",
     "establish",
     "install_export",
     "logical_cluster",
@@ -139,15 +140,16 @@ def create_all(api: Any, docs: Iterable[Mapping[str, Any]]) -> list[dict[str, An
     return out
 
 
-def _documents(name: str) -> list[dict[str, Any]]:
+def deploy_documents(name: str) -> list[dict[str, Any]]:
+    """The documents of the generated file deploy/kcp/``name``."""
     return [d for d in yaml.safe_load_all((DEPLOY_KCP / name).read_text()) if d]
 
 
 def install_export(api: Any) -> dict[str, Any]:
     """Apply deploy/kcp's APIResourceSchemas and APIExport in the provider workspace ``api``; the
     export once kcp has given it an identity (``status.identityHash``, condition IdentityValid)."""
-    create_all(api, _documents("apiresourceschemas.yaml"))
-    create_all(api, _documents("apiexport.yaml"))
+    create_all(api, deploy_documents("apiresourceschemas.yaml"))
+    create_all(api, deploy_documents("apiexport.yaml"))
     custom = client.CustomObjectsApi(api)
 
     def identified() -> dict[str, Any] | None:
@@ -164,7 +166,7 @@ def install_export(api: Any) -> dict[str, Any]:
 def bind(api: Any, provider_path: str, *, binding: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Create the APIBinding (deploy/kcp/apibinding.yaml pointed at ``provider_path``, claims accepted)
     in workspace ``api``; the binding once Bound, after Deployments are served there."""
-    doc = copy.deepcopy(dict(binding or _documents("apibinding.yaml")[0]))
+    doc = copy.deepcopy(dict(binding or deploy_documents("apibinding.yaml")[0]))
     doc["spec"]["reference"]["export"]["path"] = provider_path
     create_all(api, [doc])
     custom = client.CustomObjectsApi(api)

@@ -14,7 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tmc_kcp.controller_main import HealthServer, main
 from tmc_kcp.options import OPTIONS, ControllerOptions, parse_duration, parse_options
-from tmc_kcp.workspaces import Hub, WorkspaceStore, cluster_url, endpoint_urls, workspace_key
+from tmc_kcp.workspaces import (
+    Hub,
+    WorkspaceStore,
+    cluster_url,
+    endpoint_urls,
+    export_cluster,
+    workspace_key,
+)
 from tmc_kube import FakeKube
 
 from tmc_core.errors import InvalidInput
@@ -58,6 +65,15 @@ def test_bad_values_name_the_option(argv: list[str], env: dict[str, str], named:
         parse_options([*MEMBERS, *argv], env=env)
     assert str(err.value).startswith(named + ":")
     assert "\n" not in str(err.value)
+
+
+def test_fleet_workspace_is_the_provider_unless_told() -> None:
+    assert parse_options(MEMBERS, env={}).kcp_fleet_workspace == "provider"
+    for value in ("*", "1dfosvknk7r1jk9e"):
+        assert parse_options([*MEMBERS, "--kcp-fleet-workspace", value], env={}).kcp_fleet_workspace == value
+    with pytest.raises(InvalidInput) as err:
+        parse_options([*MEMBERS, "--kcp-fleet-workspace", "root:compute"], env={})
+    assert str(err.value).startswith("--kcp-fleet-workspace: expected provider, * or a logical-cluster name")
 
 
 def test_member_source_is_required_and_exclusive(tmp_path: Path) -> None:
@@ -120,6 +136,17 @@ def test_cluster_urls() -> None:
         cluster_url(vw, "root:org:ws", virtual=True)
     with pytest.raises(InvalidInput, match="already names a cluster"):
         cluster_url("https://kcp:6443/clusters/root", "*")
+
+
+def test_export_cluster_is_read_from_an_apiexport_virtual_workspace_url() -> None:
+    assert export_cluster("https://kcp:6443/services/apiexport/2datnbbjn6md3076/tmc.kcp.io") == (
+        "2datnbbjn6md3076"
+    )
+    assert export_cluster("https://kcp:6443/services/apiexport/2datnbbjn6md3076/tmc.kcp.io/") == (
+        "2datnbbjn6md3076"
+    )
+    assert export_cluster("https://kcp:6443/services/apiexport/root:tmc/tmc.kcp.io") == ""
+    assert export_cluster("https://proxy.example/vw") == ""
 
 
 def test_endpoint_urls_are_unique_and_sorted() -> None:

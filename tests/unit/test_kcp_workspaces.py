@@ -103,7 +103,7 @@ class Workspace:
 
 
 class KcpWorld:
-    def __init__(self) -> None:
+    def __init__(self, fleet_workspace: str | None = None) -> None:
         self.shard = FakeKube(require_namespaces=False)
         self.asked: list[str] = []
         self.members = {"member-a": FakeKube(), "member-b": FakeKube()}
@@ -115,6 +115,7 @@ class KcpWorld:
             clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
             heartbeat_interval=3600.0,
             resync_period=3600.0,
+            fleet_workspace=fleet_workspace,
         )
 
     def _port_for(self, url: str) -> Any:
@@ -179,3 +180,34 @@ def test_two_workspaces_with_equal_names_stay_isolated(kcp: KcpWorld) -> None:
         kcp.ws("team1").get(ObjectRef("apps/v1", "Deployment", "shop", "web"))
     assert kcp.copies("team2") == team2_copies
     assert kcp.ws("team2").get(ObjectRef("apps/v1", "Deployment", "shop", "web"))["spec"]["replicas"] == 4
+
+
+def test_only_the_fleet_workspace_registers_clusters() -> None:
+    """A tenant's ClusterRegistrations neither join the fleet nor get probed: with a fleet workspace
+    set, a tenant cannot shadow a member's registration or add a cluster for everyone."""
+    kcp = KcpWorld(fleet_workspace="compute1")
+    assert kcp.manager.start_informers(timeout=5)
+    try:
+        registration = {"apiVersion": TMC, "kind": "ClusterRegistration"}
+        kcp.ws("compute1").create({**registration, "metadata": {"name": "member-a"}})
+        # team1 claims member-b (and tries to keep replicas off it with a taint) and a cluster of its own.
+        kcp.ws("team1").create(
+            {
+                **registration,
+                "metadata": {"name": "member-b"},
+                "spec": {"taints": [{"key": "mine", "effect": "NoSchedule"}]},
+            }
+        )
+        kcp.ws("team1").create({**registration, "metadata": {"name": "member-c"}})
+        kcp.manager.settle()
+        assert [c.name for c, _ in kcp.manager.ctx.clusters()] == ["member-a"]
+        for name in ("member-b", "member-c"):
+            assert "status" not in kcp.ws("team1").get(ObjectRef(TMC, "ClusterRegistration", "", name))
+        assert kcp.ws("compute1").get(ObjectRef(TMC, "ClusterRegistration", "", "member-a"))["status"]
+        kcp.ws("team2").create(_deployment("shop", 4))
+        kcp.ws("team2").create(_placement("shop"))
+        kcp.manager.settle()
+        assert kcp.decision("team2") == {"member-a": 4}
+        assert kcp.copies("team2") == {"member-a": 4}
+    finally:
+        kcp.manager.stop()

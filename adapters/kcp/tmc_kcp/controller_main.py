@@ -26,7 +26,7 @@ from tmc_core.errors import InvalidInput
 from tmc_kcp.members import Members
 from tmc_kcp.metrics import Metrics
 from tmc_kcp.options import ControllerOptions, parse_options
-from tmc_kcp.workspaces import Hub, endpoint_urls
+from tmc_kcp.workspaces import Hub, endpoint_urls, export_cluster, workspace_of
 
 __all__ = ["HealthServer", "main", "run"]
 
@@ -89,9 +89,12 @@ def _base_and_path(server: str) -> tuple[str, str]:
     return base.rstrip("/"), path.strip("/")
 
 
-def build_hub(opts: ControllerOptions, connection: Connection) -> tuple[Hub, KubeClient, list[Any]]:
+def build_hub(
+    opts: ControllerOptions, connection: Connection
+) -> tuple[Hub, KubeClient, list[Any], str | None]:
     """The hub (plain, or kcp virtual workspaces), the client of the hub's own endpoint (Secrets,
-    Lease, APIExportEndpointSlice), and the connections to close on exit."""
+    Lease, APIExportEndpointSlice), the connections to close on exit, and on kcp the logical cluster
+    whose ClusterRegistrations form the fleet (None: every workspace's, or a plain hub)."""
     opened: list[Any] = []
 
     def port_for_url(url: str) -> KubeClient:
@@ -101,20 +104,36 @@ def build_hub(opts: ControllerOptions, connection: Connection) -> tuple[Hub, Kub
 
     home = port_for_url(connection.server)
     if not opts.on_kcp:
-        return Hub(lambda url: home, connection.server), home, opened
+        return Hub(lambda url: home, connection.server), home, opened, None
     urls: tuple[str, ...]
+    provider = ""
     if opts.kcp_virtual_workspace_url:
         urls = (opts.kcp_virtual_workspace_url,)
+        provider = export_cluster(opts.kcp_virtual_workspace_url)
     else:
         ref = ObjectRef("apis.kcp.io/v1alpha1", "APIExportEndpointSlice", "", opts.kcp_export)
-        urls = endpoint_urls(home.get(ref))
+        endpoint_slice = home.get(ref)
+        urls = endpoint_urls(endpoint_slice)
+        provider = workspace_of(endpoint_slice)
         if not urls:
             raise InvalidInput(
                 f"APIExportEndpointSlice {opts.kcp_export!r} has no endpoints yet: bind the export in a "
                 "workspace first",
                 path="--kcp-export",
             )
-    return Hub(port_for_url, _base_and_path(connection.server)[0], virtual_workspace_urls=urls), home, opened
+    fleet: str | None = opts.kcp_fleet_workspace
+    if fleet == "*":
+        fleet = None
+    elif fleet == "provider":
+        if not provider:
+            raise InvalidInput(
+                "cannot tell the provider workspace from the virtual-workspace URL: give its "
+                "logical-cluster name, or *",
+                path="--kcp-fleet-workspace",
+            )
+        fleet = provider
+    hub = Hub(port_for_url, _base_and_path(connection.server)[0], virtual_workspace_urls=urls)
+    return hub, home, opened, fleet
 
 
 def main(argv: Sequence[str], env: dict[str, str] | None = None, stop: threading.Event | None = None) -> int:
@@ -131,7 +150,9 @@ def main(argv: Sequence[str], env: dict[str, str] | None = None, stop: threading
     opened: list[Any] = []
     try:
         connection = _hub_connection(opts)
-        hub, home, opened = build_hub(opts, connection)
+        hub, home, opened, fleet = build_hub(opts, connection)
+        if fleet is not None:
+            log.info("fleet: the ClusterRegistrations of logical cluster %s", fleet)
         if opts.member_kubeconfig:
             members = Members.from_kubeconfig(opts.member_kubeconfig)
         else:
@@ -152,6 +173,7 @@ def main(argv: Sequence[str], env: dict[str, str] | None = None, stop: threading
         resync_period=opts.resync_period,
         solver=opts.solver,
         solver_time_limit=opts.solver_time_limit,
+        fleet_workspace=fleet,
     )
     synced = threading.Event()
     servers: list[Any] = []

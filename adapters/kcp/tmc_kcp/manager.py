@@ -85,6 +85,7 @@ class Manager:
         resync_period: float = 300.0,
         solver: str = "greedy",
         solver_time_limit: float = 10.0,
+        fleet_workspace: str | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()
         self.ctx = Context(
@@ -100,6 +101,7 @@ class Manager:
             resync_period=resync_period,
             solver=solver,
             solver_time_limit=solver_time_limit,
+            fleet_workspace=fleet_workspace,
         )
         ctx = self.ctx
         self.controllers: dict[str, Controller[str]] = {
@@ -137,6 +139,8 @@ class Manager:
         self.metrics.queue_depth.labels(controller).set(len(self.controllers[controller].queue))
 
     def _on_registration(self, kind: str, obj: Manifest, prev: Manifest | None) -> None:
+        if not self.ctx.in_fleet(obj):
+            return
         # Its own status writes come back as MODIFIED: only a new object or a spec edit is probed at
         # once, heartbeats come from the requeue (else every write would trigger the next).
         if kind == "ADDED" or _generation(obj) != _generation(prev):

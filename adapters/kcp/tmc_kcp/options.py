@@ -56,6 +56,12 @@ OPTIONS: tuple[Option, ...] = (
         "virtual-workspace URL to use instead of reading the APIExportEndpointSlice named like --kcp-export",
         "",
     ),
+    Option(
+        "kcp_fleet_workspace",
+        "on kcp, the workspace whose ClusterRegistrations form the fleet: 'provider' (the APIExport's own), "
+        "a logical-cluster name, or '*' (every bound workspace)",
+        "provider",
+    ),
     Option("member_kubeconfig", "kubeconfig whose contexts are the member clusters, by cluster name", ""),
     Option(
         "member_secrets_namespace",
@@ -82,6 +88,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
+_LOGICAL_CLUSTER = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -137,6 +144,7 @@ class ControllerOptions:
     hub_context: str = ""
     kcp_export: str = ""
     kcp_virtual_workspace_url: str = ""
+    kcp_fleet_workspace: str = "provider"
     member_kubeconfig: str = ""
     member_secrets_namespace: str = ""
     solver: str = "greedy"
@@ -212,6 +220,13 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str] | None = None) -> 
         raise InvalidInput(
             "say where member credentials come from: --member-kubeconfig or --member-secrets-namespace",
             path="--member-kubeconfig",
+        )
+    fleet = values["kcp_fleet_workspace"]
+    if fleet not in ("provider", "*") and not _LOGICAL_CLUSTER.match(fleet):
+        raise InvalidInput(
+            f"expected provider, * or a logical-cluster name (kubectl get workspace -o "
+            f"jsonpath={{.spec.cluster}}), got {fleet!r}",
+            path="--kcp-fleet-workspace",
         )
     for key in ("hub_kubeconfig", "member_kubeconfig"):
         path = values[key]

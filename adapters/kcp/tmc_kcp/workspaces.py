@@ -29,6 +29,7 @@ __all__ = [
     "WorkspaceStore",
     "cluster_url",
     "endpoint_urls",
+    "export_cluster",
     "workspace_key",
     "workspace_of",
 ]
@@ -75,6 +76,16 @@ def endpoint_urls(endpoint_slice: Mapping[str, Any]) -> tuple[str, ...]:
     status = endpoint_slice.get("status") or {}
     urls = {str(e.get("url", "")).rstrip("/") for e in status.get("endpoints") or () if e.get("url")}
     return tuple(sorted(urls))
+
+
+_EXPORT_URL = re.compile(r"/services/apiexport/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)/[^/]+$")
+
+
+def export_cluster(virtual_workspace_url: str) -> str:
+    """The logical cluster of the APIExport an APIExport virtual-workspace URL serves
+    (``<shard>/services/apiexport/<logical cluster>/<export>``), or ``""`` for another shape."""
+    found = _EXPORT_URL.search(virtual_workspace_url.rstrip("/"))
+    return found.group(1) if found else ""
 
 
 class WorkspaceStore(Store):

@@ -46,6 +46,9 @@ class Context:
     resync_period: float = 300.0
     solver: str = "greedy"
     solver_time_limit: float = 10.0
+    fleet_workspace: str | None = None
+    """On kcp, the logical cluster whose ClusterRegistrations form the fleet (None: every workspace).
+    Without it any workspace bound to the export could add clusters to everyone's fleet."""
     _parsed: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _parsed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -72,12 +75,19 @@ class Context:
             raise value
         return value
 
+    def in_fleet(self, registration: Manifest) -> bool:
+        """Whether a ClusterRegistration counts: it lives in the fleet workspace (when one is set)."""
+        return self.fleet_workspace is None or workspace_of(registration) == self.fleet_workspace
+
     def clusters(self) -> list[tuple[Cluster, Manifest]]:
-        """Every readable ClusterRegistration; on kcp the first of equal names (by workspace) wins,
-        since member names are the fleet's identity. Unreadable ones are logged and left out."""
+        """Every readable ClusterRegistration of the fleet workspace (of every workspace when none is
+        set; then the first of equal names, by workspace, wins, since member names are the fleet's
+        identity). Unreadable ones are logged and left out."""
         seen: set[str] = set()
         out: list[tuple[Cluster, Manifest]] = []
         for obj in self.registrations.list():
+            if not self.in_fleet(obj):
+                continue
             try:
                 cluster = self._parse(obj, cluster_from_manifest)
             except InvalidInput as err:

@@ -53,6 +53,9 @@ def reconcile_registration(ctx: Context, key: str) -> Result | None:
     if obj is None:
         ctx.metrics.forget_cluster(key.rsplit("|", 1)[-1])
         return None
+    if not ctx.in_fleet(obj):  # another workspace's: neither probed nor written to
+        log.debug("%s: outside the fleet workspace %r; ignored", describe(obj), ctx.fleet_workspace)
+        return None
     name = (obj.get("metadata") or {}).get("name", "")
     try:
         status = registration_status(ctx, obj)
