@@ -90,46 +90,10 @@ def export_cluster(virtual_workspace_url: str) -> str:
 
 class WorkspaceStore(Store):
     """The informer cache keyed by :func:`workspace_key`, so equal names in two workspaces of one
-    shard stay apart (tmc_kube's ``Store`` keys by ``namespace/name`` only)."""
+    shard stay apart (tmc_kube's ``Store`` keys by ``namespace/name`` by default)."""
 
-    def upsert(self, obj: dict[str, Any]) -> dict[str, Any] | None:
-        key = workspace_key(obj)
-        with self._lock:
-            old = self._items.get(key)
-            if old is not None:
-                self._unindex(key, old)
-            self._items[key] = obj
-            self._index(key, obj)
-            return old
-
-    def delete(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
-        key = workspace_key(obj)
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._unindex(key, old)
-            return old
-
-    def replace(
-        self, objs: Iterable[dict[str, Any]]
-    ) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
-        fresh = {workspace_key(o): o for o in objs}
-        deltas: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
-        with self._lock:
-            for key in sorted(set(self._items) - set(fresh)):
-                old = self._items[key]
-                self.delete(old)
-                deltas.append(("DELETED", old, None))
-            for key, obj in fresh.items():
-                prev = self._items.get(key)
-                rv = (obj.get("metadata") or {}).get("resourceVersion")
-                if prev is None:
-                    self.upsert(obj)
-                    deltas.append(("ADDED", obj, None))
-                elif (prev.get("metadata") or {}).get("resourceVersion") != rv:
-                    self.upsert(obj)
-                    deltas.append(("MODIFIED", obj, prev))
-        return deltas
+    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
+        super().__init__(indexers, key=workspace_key)
 
 
 class WorkspaceInformer:

@@ -1,7 +1,8 @@
 """The informer cache: a thread-safe store of objects by key, with secondary indexes.
 
 Keys are ``namespace/name`` (``name`` for cluster-scoped objects), as client-go's
-``MetaNamespaceKeyFunc``. Indexers map an object to index values (``by_index("node", "n1")``
+``MetaNamespaceKeyFunc``, unless the store is given another key function (kcp's workspace-aware
+cache keys by logical cluster too). Indexers map an object to index values (``by_index("node", "n1")``
 finds the Pods of node n1 without a scan). Objects handed out are the stored dicts: treat them as
 read-only, copy before changing.
 """
@@ -13,10 +14,11 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["Delta", "IndexFunc", "Store", "namespace_index", "object_key"]
+__all__ = ["Delta", "IndexFunc", "KeyFunc", "Store", "namespace_index", "object_key"]
 
 Manifest = dict[str, Any]
 IndexFunc = Callable[[Mapping[str, Any]], Iterable[str]]
+KeyFunc = Callable[[Mapping[str, Any]], str]
 Delta = tuple[str, Manifest, Manifest | None]
 """(ADDED | MODIFIED | DELETED, object, previous object or None)."""
 
@@ -40,7 +42,8 @@ def _rv(obj: Mapping[str, Any]) -> str:
 class Store:
     """Thread-safe map of key -> object with indexes (see module docstring)."""
 
-    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
+    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None, *, key: KeyFunc = object_key) -> None:
+        self.key = key
         self._items: dict[str, Manifest] = {}
         self._indexers = dict(indexers or {})
         self._indexes: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
@@ -62,7 +65,7 @@ class Store:
 
     def upsert(self, obj: Manifest) -> Manifest | None:
         """Store ``obj``; return the object it replaced (None when new)."""
-        key = object_key(obj)
+        key = self.key(obj)
         with self._lock:
             old = self._items.get(key)
             if old is not None:
@@ -73,7 +76,7 @@ class Store:
 
     def delete(self, obj: Mapping[str, Any]) -> Manifest | None:
         """Remove the object with ``obj``'s key; return what was stored (None when absent)."""
-        key = object_key(obj)
+        key = self.key(obj)
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
@@ -83,7 +86,7 @@ class Store:
     def replace(self, objs: Iterable[Manifest]) -> list[Delta]:
         """Make the store hold exactly ``objs`` (a relist); return the differences as deltas:
         new keys ADDED, changed resourceVersions MODIFIED, vanished keys DELETED."""
-        fresh = {object_key(o): o for o in objs}
+        fresh = {self.key(o): o for o in objs}
         deltas: list[Delta] = []
         with self._lock:
             for key in sorted(set(self._items) - set(fresh)):
@@ -101,7 +104,7 @@ class Store:
         return deltas
 
     def get(self, key: str) -> Manifest | None:
-        """The object stored under ``key`` (``namespace/name``), or None."""
+        """The object stored under ``key`` (``namespace/name`` by default), or None."""
         with self._lock:
             return self._items.get(key)
 
