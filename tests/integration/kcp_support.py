@@ -116,7 +116,7 @@ def create_workspace(kcp: servers.KcpServer, prefix: str) -> str:
 
         _poll(f"workspace {name} Ready", ready)
     path = f"root:{name}"
-    # Ready comes a moment before the workspace's path resolves for requests (403 until then).
+    # Then until the workspace answers requests by its path (to be independent of when kcp indexes it).
     with workspace_api(kcp, path) as api:
         _poll(f"workspace {path} serving", lambda: client.CoreV1Api(api).list_namespace() or True)
     return path
