@@ -196,6 +196,29 @@ class Optimal:
             status: Status = "OPTIMAL" if code == cp_model.OPTIMAL else "FEASIBLE"
             if code != cp_model.OPTIMAL:
                 reasons.append(self._stopped(ran))
+            if (
+                greedy is not None
+                and code != cp_model.OPTIMAL
+                and greedy.objective > terms.value
+                and not self.require_all
+                and self.max_replicas_per_cluster is None
+            ):
+                # The search ended before it beat its own start (a hint task the model could not take
+                # as it was is left out of that start): greedy's valid answer is the better one. The
+                # model's bound does not cover it (the model counts spread by replicas, not by
+                # selection), so none is claimed.
+                reasons.append(
+                    f"greedy's answer ({greedy.objective:.6g}) beats the best CP-SAT found "
+                    f"({terms.value:.6g}) within its budget; greedy's is returned, with no bound"
+                )
+                return replace(
+                    greedy,
+                    solver=self.name,
+                    status="FEASIBLE",
+                    bound=None,
+                    seconds=time.perf_counter() - start,
+                    reasons=tuple(reasons),
+                )
             if pruned:
                 assert bound is not None
                 gap = max(0.0, bound - terms.value) / max(1.0, abs(bound))
@@ -425,6 +448,9 @@ class _Model:
         self.use: list[cp_model.IntVar | None] = [None] * size
         self.kept: list[cp_model.IntVar | None] = [None] * size  # Divided entries with current > 0
         self.groups: list[list[tuple[cp_model.IntVar, list[int]]]] = [[] for _ in range(n)]
+        # per task: (least groups, most groups or 0, the groups' entries) of each binding spread rule,
+        # so a hint that breaks one is dropped rather than handed to CP-SAT as an infeasible start
+        self.spread_rules: list[list[tuple[int, int, list[list[int]]]]] = [[] for _ in range(n)]
         self.y: list[cp_model.IntVar | None] = [None] * n
         self.ub = np.zeros(n, dtype=np.int64)  # upper bound of a Divided task's x
         self.blocked: dict[int, str] = {}
@@ -604,6 +630,7 @@ class _Model:
         capped = bool(sc.max_groups) and sc.max_groups < available
         if not capped and least <= 1:
             return  # placing anything uses a group, and no limit can bind
+        self.spread_rules[i].append((least, sc.max_groups if capped else 0, list(members.values())))
         counted: list[cp_model.IntVar] = []
         if codes is None:
             counted = self._uses(entries)
@@ -717,6 +744,8 @@ class _Model:
                 ok = all(n == reps for n in got.values()) and bool(got)
             elif ok:
                 ok = sum(got.values()) == reps
+            if ok:
+                ok = self._spread_holds(i, got)
             self.cp.add_hint(y, ok)
             for c, e in at.items():
                 n = got.get(c, 0) if ok else 0
@@ -734,6 +763,22 @@ class _Model:
                     self.cp.add_hint(kept, min(n, int(p.current[e])))
             for g, group in self.groups[i]:
                 self.cp.add_hint(g, ok and any(got.get(int(p.cand_idx[e]), 0) > 0 for e in group))
+
+    def _spread_holds(self, i: int, got: dict[int, int]) -> bool:
+        """Whether ``got`` (cluster -> replicas) meets task ``i``'s spread rules as the model counts
+        them: a group is used when it runs replicas. The engine's Karmada selection may pick a group
+        that division then leaves empty, which the model does not accept."""
+        p = self.problem
+        dup = bool(p.duplicated[i])
+        for least, most, groups in self.spread_rules[i]:
+            used = sum(
+                1
+                for group in groups
+                if any((c := int(p.cand_idx[e])) in got and (dup or got[c] > 0) for e in group)
+            )
+            if used < least or (most and used > most):
+                return False
+        return True
 
     def assignment(self, solver: cp_model.CpSolver) -> Assignment:
         """The solved values as an Assignment (clusters sorted by name within a task)."""
