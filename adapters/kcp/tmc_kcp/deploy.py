@@ -134,9 +134,16 @@ def kcp_rbac(export: str = EXPORT_NAME) -> list[dict[str, Any]]:
     ]
 
 
-def controller_manifests(options: ControllerOptions | None = None) -> list[dict[str, Any]]:
+KCP_KUBECONFIG_SECRET = "tmc-kcp-kubeconfig"
+"""The Secret (key ``kubeconfig``) holding the controller's kubeconfig for kcp, in kcp mode."""
+
+
+def controller_manifests(
+    options: ControllerOptions | None = None, *, kcp_export: str = ""
+) -> list[dict[str, Any]]:
     """The controller Deployment (one replica at a time holds the Lease; two for fast fail-over) and a
-    Service exposing its metrics."""
+    Service exposing its metrics. With ``kcp_export``, the controller runs beside kcp (in any cluster)
+    against that APIExport, with its kcp kubeconfig from the Secret :data:`KCP_KUBECONFIG_SECRET`."""
     opts = options or ControllerOptions(member_secrets_namespace=NAMESPACE, lease_namespace=NAMESPACE)
     args = [
         f"--member-secrets-namespace={opts.member_secrets_namespace}",
@@ -145,8 +152,14 @@ def controller_manifests(options: ControllerOptions | None = None) -> list[dict[
         f"--metrics-port={opts.metrics_port}",
         f"--health-port={opts.health_port}",
     ]
+    if kcp_export:
+        args += [
+            "--hub-kubeconfig=/etc/tmc/kcp/kubeconfig",
+            f"--kcp-export={kcp_export}",
+            f"--kcp-fleet-workspace={opts.kcp_fleet_workspace}",
+        ]
     probe = {"periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3}
-    container = {
+    container: dict[str, Any] = {
         "name": "controller",
         "image": IMAGE,
         "command": [NAME],
@@ -170,6 +183,14 @@ def controller_manifests(options: ControllerOptions | None = None) -> list[dict[
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+    pod: dict[str, Any] = {
+        "serviceAccountName": NAME,
+        "containers": [container],
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532},
+    }
+    if kcp_export:
+        container["volumeMounts"] = [{"name": "kcp", "mountPath": "/etc/tmc/kcp", "readOnly": True}]
+        pod["volumes"] = [{"name": "kcp", "secret": {"secretName": KCP_KUBECONFIG_SECRET}}]
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -179,11 +200,7 @@ def controller_manifests(options: ControllerOptions | None = None) -> list[dict[
             "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
             "template": {
                 "metadata": {"labels": dict(_LABELS)},
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "containers": [container],
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65532},
-                },
+                "spec": pod,
             },
         },
     }

@@ -62,6 +62,7 @@ def render_files(definitions: Mapping[str, Any]) -> dict[str, str]:
     files["rbac.yaml"] = _yaml(deploy.hub_rbac())
     files["member-rbac.yaml"] = _yaml(deploy.member_rbac())
     files["controller.yaml"] = _yaml(deploy.controller_manifests())
+    files["kcp/controller.yaml"] = _yaml(deploy.controller_manifests(kcp_export=schemas.EXPORT_NAME))
     files["prometheus-rules.yaml"] = _yaml([deploy.prometheus_rules()])
     return files
 
