@@ -7,6 +7,7 @@ problem arrays, each judged by the same objective and checked by the same valida
 from typing import Any
 
 from tmc_core.solvers.bounds import certify, lp_bound
+from tmc_core.solvers.explain import explain
 from tmc_core.solvers.flow import Flow
 from tmc_core.solvers.greedy import Greedy
 from tmc_core.solvers.objective import Objective, Terms
@@ -27,6 +28,7 @@ __all__ = [
     "Terms",
     "certify",
     "check_solver",
+    "explain",
     "lp_bound",
     "violations",
 ]

@@ -24,6 +24,7 @@ from tmc_core.manifests.placements import sort_decisions
 from tmc_core.model import Decision, Explanation
 from tmc_core.placement.inventory import place_inventory
 from tmc_core.solvers.catalog import SOLVER_NAMES, make_solver, solve_inventory
+from tmc_core.solvers.explain import explain as explain_solution
 from tmc_core.solvers.solution import Solution
 from tmcctl.inputs import FilesOption, fail, inventory_or_exit
 
@@ -158,14 +159,12 @@ def place(
     if solver is None:
         decisions = place_inventory(inventory, explain=explain)
     else:
-        if explain:
-            fail(["--explain works with the greedy engine only (leave out --solver)"])
         try:
             chosen = make_solver(solver, time_limit=time_limit)
         except InvalidInput as err:
             fail([f"--solver: {err.problem}"])
         solution = solve_inventory(inventory, chosen)
-        decisions = tuple(sort_decisions(solution.decisions()))
+        decisions = tuple(sort_decisions(explain_solution(solution) if explain else solution.decisions()))
         if output is not Output.TABLE:
             typer.echo(_solver_line(solution), err=True)
     if output is Output.JSON:
