@@ -14,16 +14,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
+from tmc_core.manifests import cluster_from_manifest
+from tmc_core.model import Decision
+from tmc_core.sync import FINALIZER, downstream_namespace
 from tmc_kcp.controllers import reconcile_placements
 from tmc_kcp.health import cordon, drain
 from tmc_kcp.manager import Manager
 from tmc_kcp.members import Members
 from tmc_kcp.workspaces import Hub
 from tmc_kube import FakeKube, NotFound, ObjectRef, Unavailable
-
-from tmc_core.manifests import cluster_from_manifest
-from tmc_core.model import Decision
-from tmc_core.sync import FINALIZER, downstream_namespace
 
 TMC = "tmc.kcp.io/v1alpha1"
 REQUEST_CPU_MILLI = 500
@@ -328,3 +328,17 @@ def test_drain_moves_replicas_and_cordon_keeps_them(world: World) -> None:
     world.hub.update(drain(copy.deepcopy(reg)))
     world.manager.settle()
     assert world.decision("shop").replicas == {"member-a": 6}
+
+
+def test_solver_decisions_carry_the_engines_explanation_and_the_solvers_note() -> None:
+    from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
+    from tmc_kcp.controllers.placement import decide
+
+    fleet = synthetic_fleet(8, seed=1)
+    tasks = synthetic_workloads(10, seed=2, fleet=fleet, shape="divided")
+    decisions = decide(fleet, tasks, "flow", 2.0)
+    assert [d.workload for d in decisions] == [t.workload.ref for t in tasks]
+    for d in decisions:
+        assert d.explanation is not None
+        assert any(n.startswith("chosen by the flow solver") for n in d.explanation.notes)
+        assert {s.cluster for s in d.explanation.scores} >= {c.name for c in d.clusters}

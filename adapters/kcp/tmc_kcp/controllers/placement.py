@@ -14,20 +14,20 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tmc_kube import Result
-
 from tmc_core.errors import InvalidInput
 from tmc_core.manifests import Inventory, is_workload, workload_from_manifest
 from tmc_core.manifests.placements import sort_decisions
-from tmc_core.model import Decision, Explanation, Fleet, Workload, WorkloadPlacement
+from tmc_core.model import Decision, Fleet, Workload, WorkloadPlacement
 from tmc_core.placement import place_batch
 from tmc_core.placement.inventory import inventory_tasks
 from tmc_core.placement.task import PlacementTask
 from tmc_core.solvers.catalog import make_solver
+from tmc_core.solvers.explain import explain
 from tmc_core.solvers.problem import Problem
 from tmc_kcp.controllers.context import Context, describe
 from tmc_kcp.health import evicted, unreachable_since
 from tmc_kcp.workspaces import workspace_of
+from tmc_kube import Result
 
 __all__ = ["PLACEMENT_KEY", "decide", "placement_status", "reconcile_placements"]
 
@@ -38,21 +38,23 @@ PLACEMENT_KEY = "placements"
 
 def decide(fleet: Fleet, tasks: Sequence[PlacementTask], solver: str, time_limit: float) -> list[Decision]:
     """Decisions for ``tasks`` in task order. The greedy solver is the placement engine itself and
-    explains every decision; the others explain with their status, objective and gap."""
+    explains every decision; the others' decisions get the engine's filters and scores at the batch's
+    starting capacity plus a note with the solver's status and gap (``tmc_core.solvers.explain``)."""
     if not tasks:
         return []
     if solver == "greedy":
         return list(place_batch(fleet, tasks, explain=True))
     solution = make_solver(solver, time_limit=time_limit).solve(Problem.build(fleet, tasks))
-    note = f"placed by the {solution.solver} solver: {solution.status}, objective {solution.objective:.3f}"
-    if solution.gap is not None:
-        note += f", gap {solution.gap:.3%}"
-    by_ref = {d.workload: d for d in solution.decisions()}
+    by_ref = {d.workload: d for d in explain(solution)}
     out = []
     for task in tasks:
         d = by_ref[task.workload.ref]
-        explanation = Explanation(total_clusters=len(fleet), notes=(note, *solution.reasons))
-        out.append(d.model_copy(update={"explanation": explanation}))
+        e = d.explanation
+        if e is not None and solution.reasons:
+            d = d.model_copy(
+                update={"explanation": e.model_copy(update={"notes": (*e.notes, *solution.reasons)})}
+            )
+        out.append(d)
     return out
 
 
