@@ -15,10 +15,10 @@ import pytest
 import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-from tmc_kcp import schemas
-from tmc_kube import AlreadyExists, KubeClient, ObjectRef
 
 from tests.integration import servers
+from tmc_kcp import schemas
+from tmc_kube import AlreadyExists, KubeClient, ObjectRef
 
 __all__ = [
     "DEPLOY_KCP",

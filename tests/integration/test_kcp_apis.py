@@ -15,9 +15,6 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from tmc_kcp import schemas
-from tmc_kcp.workspaces import Hub, workspace_key
-from tmc_kube import Forbidden, KubeClient
 
 from tests.integration import servers
 from tests.integration.e2e_support import deployment, placement, wait_for
@@ -31,6 +28,9 @@ from tests.integration.kcp_support import (
 )
 from tmc_core.manifests import cluster_from_manifest, cluster_manifest, placement_from_manifest
 from tmc_core.model import Cluster
+from tmc_kcp import schemas
+from tmc_kcp.workspaces import Hub, workspace_key
+from tmc_kube import Forbidden, KubeClient
 
 pytestmark = pytest.mark.integration
 

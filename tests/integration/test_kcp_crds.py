@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from tmc_kcp import generate, schemas
 
 from tests.integration import servers
 from tests.integration.kcp_support import establish
 from tmc_core.manifests import cluster_from_manifest, cluster_manifest, placement_from_manifest
 from tmc_core.model import Cluster
+from tmc_kcp import generate, schemas
 
 pytestmark = pytest.mark.integration
 

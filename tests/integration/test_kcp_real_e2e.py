@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from tmc_kcp import schemas
 
 from tests.integration import servers
 from tests.integration.e2e_support import (
@@ -49,6 +48,7 @@ from tests.integration.kcp_support import (
 from tmc_core.manifests import cluster_manifest
 from tmc_core.model import Cluster, Decision
 from tmc_core.sync import FINALIZER, downstream_namespace
+from tmc_kcp import schemas
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from tmc_kube import Applier, Conflict, Connection, KubeClient, NotFound, ObjectRef, connect, member_status
 
 from tests.integration import servers
 from tmc_core.model import Cluster, Decision
 from tmc_core.sync import plan, render
+from tmc_kube import Applier, Conflict, Connection, KubeClient, NotFound, ObjectRef, connect, member_status
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tmc_kube import Connection, KubeClient, ObjectRef, connect, discover_cluster
 
 from tests.integration import servers
 from tmc_core.model import ResourceList
+from tmc_kube import Connection, KubeClient, ObjectRef, connect, discover_cluster
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from tmc_kube import Connection, KubeClient, Unauthorized, Unavailable, connect
 
 from tests.integration import servers
+from tmc_kube import Connection, KubeClient, Unauthorized, Unavailable, connect
 
 pytestmark = pytest.mark.integration
 

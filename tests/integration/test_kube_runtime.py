@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from tests.integration import servers
 from tmc_kube import (
     Applier,
     Backoff,
@@ -22,8 +24,6 @@ from tmc_kube import (
     Result,
     connect,
 )
-
-from tests.integration import servers
 
 pytestmark = pytest.mark.integration
 

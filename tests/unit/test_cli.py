@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from tmcctl.main import app
 from typer.testing import CliRunner
 
 from tmc_core.examples import example_inventory, example_text
 from tmc_core.manifests import read_inventory
+from tmcctl.main import app
 
 runner = CliRunner()
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import yaml
-from tmcctl.main import app
 from typer.testing import CliRunner
 
 from tmc_core.examples import example_inventory, example_text
 from tmc_core.manifests import read_inventory
 from tmc_core.placement import place_inventory
+from tmcctl.main import app
 
 runner = CliRunner()
 

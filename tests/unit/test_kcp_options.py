@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tmc_core.errors import InvalidInput
 from tmc_kcp.controller_main import HealthServer, main
 from tmc_kcp.options import OPTIONS, ControllerOptions, parse_duration, parse_options
 from tmc_kcp.workspaces import (
@@ -23,8 +25,6 @@ from tmc_kcp.workspaces import (
     workspace_key,
 )
 from tmc_kube import FakeKube
-
-from tmc_core.errors import InvalidInput
 
 MEMBERS = ["--member-secrets-namespace", "tmc-system"]
 

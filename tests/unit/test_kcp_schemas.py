@@ -11,12 +11,12 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tmc_kcp import generate, schemas
 
 from tests.unit.schema_rules import object_problems, structural_problems
 from tmc_core.manifests import cluster_manifest, placement_manifest
 from tmc_core.model import Cluster, Decision
 from tmc_core.testing import strategies as tst
+from tmc_kcp import generate, schemas
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

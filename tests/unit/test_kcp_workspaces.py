@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tmc_kcp.manager import Manager
-from tmc_kcp.members import Members
-from tmc_kcp.workspaces import Hub
-from tmc_kube import FakeKube, NotFound, ObjectRef, WatchEvent
 
 from tests.unit.test_kcp_controllers import _deployment, _node, _placement
 from tmc_core.model import Decision
 from tmc_core.sync import FINALIZER, downstream_namespace
+from tmc_kcp.manager import Manager
+from tmc_kcp.members import Members
+from tmc_kcp.workspaces import Hub
+from tmc_kube import FakeKube, NotFound, ObjectRef, WatchEvent
 
 TMC = "tmc.kcp.io/v1alpha1"
 VW = "https://kcp.test/services/apiexport/provider/tmc.kcp.io"

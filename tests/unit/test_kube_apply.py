@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tmc_kube import Applier, Conflict, FakeKube, ObjectRef, Unavailable, member_status
 
 from tmc_core.model import Cluster, Decision
 from tmc_core.sync import plan, render
+from tmc_kube import Applier, Conflict, FakeKube, ObjectRef, Unavailable, member_status
 
 UPSTREAM: dict[str, Any] = {
     "apiVersion": "apps/v1",

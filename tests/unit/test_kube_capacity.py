@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tmc_kube import FakeKube, cluster_capacity, discover_cluster, node_counts
 
 from tmc_core.errors import InvalidInput
 from tmc_core.model import ResourceList, Toleration
+from tmc_kube import FakeKube, cluster_capacity, discover_cluster, node_counts
 
 
 def node(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tmc_kube import Connection, InvalidConfig, connect
 
 

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+
 from tmc_kube import AlreadyExists, Conflict, FakeKube, Gone, KubePort, NotFound, ObjectRef, Unavailable
 
 

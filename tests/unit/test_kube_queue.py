@@ -7,6 +7,7 @@ import threading
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tmc_kube import Backoff, Conflict, Unavailable, WorkQueue, retry
 
 

@@ -6,6 +6,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from tmc_kube import (
     AlreadyExists,
     Conflict,

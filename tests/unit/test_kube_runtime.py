@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from tmc_kube import (
     Backoff,
     Controller,

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from tmcctl.main import app
 from typer.testing import CliRunner
 
 from tmc_core.examples import example_text
 from tmc_core.simulate import load_scenario, simulate
+from tmcctl.main import app
 
 runner = CliRunner()
 

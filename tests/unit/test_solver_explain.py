@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tmcctl.main import app
 from typer.testing import CliRunner
 
 from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
 from tmc_core.solvers import Flow, Greedy, Optimal, Problem, explain
+from tmcctl.main import app
 
 
 @pytest.mark.parametrize("solver", [Greedy(), Flow(), Optimal(time_limit=2)], ids=lambda s: s.name)

@@ -20,13 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import start_http_server
-from tmc_kube import Connection, KubeClient, KubeError, LeaderElector, ObjectRef, connect
 
 from tmc_core.errors import InvalidInput
 from tmc_kcp.members import Members
 from tmc_kcp.metrics import Metrics
 from tmc_kcp.options import ControllerOptions, parse_options
 from tmc_kcp.workspaces import Hub, endpoint_urls, export_cluster, workspace_of
+from tmc_kube import Connection, KubeClient, KubeError, LeaderElector, ObjectRef, connect
 
 __all__ = ["HealthServer", "main", "run"]
 

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tmc_kube import Controller, Result
-
 from tmc_core.manifests.inventory import TMC_GROUP, TMC_VERSION
 from tmc_kcp.controllers import (
     PLACEMENT_KEY,
@@ -31,6 +29,7 @@ from tmc_kcp.controllers import (
 from tmc_kcp.members import Members
 from tmc_kcp.metrics import Metrics
 from tmc_kcp.workspaces import Hub, workspace_key, workspace_of
+from tmc_kube import Controller, Result
 
 __all__ = ["Manager"]
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import yaml
+
 from tmc_kube import Connection, InvalidConfig, KubeClient, KubePort, NotFound, ObjectRef, connect
 
 __all__ = ["Members"]

@@ -16,11 +16,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from tmc_core.errors import InvalidInput
 from tmc_kube import KubePort, Reflector, Store
 from tmc_kube.runtime.cache import IndexFunc, object_key
 from tmc_kube.runtime.reflector import Handler
-
-from tmc_core.errors import InvalidInput
 
 __all__ = [
     "CLUSTER_ANNOTATION",

@@ -7,13 +7,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tmc_kube import KubeError, Result, discover_cluster
-
 from tmc_core.errors import InvalidInput
 from tmc_core.manifests import cluster_from_manifest
 from tmc_kcp.controllers.context import Context, describe
 from tmc_kcp.health import registration_conditions
 from tmc_kcp.workspaces import workspace_of
+from tmc_kube import KubeError, Result, discover_cluster
 
 __all__ = ["reconcile_registration", "registration_status"]
 

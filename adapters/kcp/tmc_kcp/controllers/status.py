@@ -4,11 +4,10 @@ into the upstream object's status; polled every heartbeat interval."""
 
 from __future__ import annotations
 
-from tmc_kube import ObjectRef, Result, member_status
-
 from tmc_core.sync import MemberStatus, aggregate, downstream_namespace
 from tmc_kcp.controllers.context import Context
 from tmc_kcp.workspaces import workspace_of
+from tmc_kube import ObjectRef, Result, member_status
 
 __all__ = ["reconcile_status"]
 

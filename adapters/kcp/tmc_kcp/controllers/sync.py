@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tmc_kube import Applier, KubeError, KubePort, NotFound, ObjectRef, Result
-
 from tmc_core.sync import FINALIZER, downstream_namespace, owner_value, plan, render
 from tmc_core.sync.manifests import key_of
 from tmc_core.sync.ownership import MANAGED_BY_LABEL, OWNER_LABEL, is_owned
 from tmc_kcp.controllers.context import Context, describe
 from tmc_kcp.workspaces import workspace_of
+from tmc_kube import Applier, KubeError, KubePort, NotFound, ObjectRef, Result
 
 __all__ = ["reconcile_sync"]
 
