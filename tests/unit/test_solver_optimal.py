@@ -276,17 +276,19 @@ def test_a_search_stopped_by_the_work_limit_is_reproducible(workers: int) -> Non
     assert np.array_equal(a.assignment.replicas, b.assignment.replicas)
 
 
-def test_no_solution_within_the_work_limit_returns_greedy_as_feasible_without_a_bound() -> None:
+def test_no_solution_within_the_work_limit_returns_the_better_start_with_an_lp_bound() -> None:
     from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
-    from tmc_core.solvers import Greedy, Problem, violations
+    from tmc_core.solvers import Flow, Greedy, Problem, lp_bound, violations
 
     fleet = synthetic_fleet(20, seed=2)
     p = Problem.build(fleet, synthetic_workloads(100, seed=3, fleet=fleet, shape="mixed", load=0.8))
     s = Optimal(work_limit=1e-6).solve(p)
     assert s.reasons[0].startswith("CP-SAT found no solution")
-    assert s.status == "FEASIBLE" and s.bound is None
-    assert s.objective == Greedy().solve(p).objective
+    assert s.objective == max(Greedy().solve(p).objective, Flow().solve(p).objective)
+    assert s.status == "FEASIBLE" and s.bound == lp_bound(p) and s.bound >= s.objective
     assert violations(p, s.assignment) == []
+    uncertified = Optimal(work_limit=1e-6, certify=False).solve(p)
+    assert uncertified.bound is None and uncertified.objective == s.objective
 
 
 def test_greedy_hint_reaches_cp_sat_feasible_and_a_stopped_search_never_returns_less() -> None:

@@ -47,6 +47,8 @@ from ortools.sat.python import cp_model
 
 from tmc_core.errors import InvalidInput, TmcError
 from tmc_core.placement.batch import Assignment
+from tmc_core.solvers.bounds import lp_bound
+from tmc_core.solvers.flow import Flow
 from tmc_core.solvers.greedy import Greedy
 from tmc_core.solvers.objective import Objective
 from tmc_core.solvers.problem import Problem
@@ -121,9 +123,12 @@ class Optimal:
       ``tmc_core.solvers.bounds``) gives a bound that holds for the full problem.
     - ``max_replicas_per_cluster``: at most this many replicas of one workload per cluster (a
       Duplicated workload cannot use a cluster if its replica count is larger).
-    - ``hint``: warm-start CP-SAT with the greedy answer (as solution hints). When CP-SAT finds no
-      solution within its budget, that greedy answer is returned as FEASIBLE with no bound (UNKNOWN
-      under ``require_all`` or ``max_replicas_per_cluster``, which greedy does not honour).
+    - ``hint``: warm-start CP-SAT with greedy's answer (as solution hints). When CP-SAT finds no
+      solution within its budget, or stops before beating greedy's or flow's answer (flow's when the
+      batch has Divided workloads), the better of those is returned as FEASIBLE (UNKNOWN under
+      ``require_all`` or ``max_replicas_per_cluster``, which neither honours).
+    - ``certify``: when the answer returned is greedy's or flow's rather than CP-SAT's, bound it by
+      the LP relaxation (``lp_bound``; about a second at 1000 x 100), so the gap stays certified.
     - ``require_all``: every task must be placed. When that is impossible the solution is
       INFEASIBLE, places nothing, and its ``reasons`` name a small conflicting set of tasks and
       constraints (CP-SAT assumptions: ``sufficient_assumptions_for_infeasibility``, shrunk by
@@ -138,6 +143,7 @@ class Optimal:
     objective: Objective = field(default_factory=Objective)
     max_replicas_per_cluster: int | None = None
     hint: bool = True
+    certify: bool = True
     require_all: bool = False
     deterministic: bool = True
     name: str = "optimal"
@@ -196,29 +202,19 @@ class Optimal:
             status: Status = "OPTIMAL" if code == cp_model.OPTIMAL else "FEASIBLE"
             if code != cp_model.OPTIMAL:
                 reasons.append(self._stopped(ran))
-            if (
-                greedy is not None
-                and code != cp_model.OPTIMAL
-                and greedy.objective > terms.value
-                and not self.require_all
-                and self.max_replicas_per_cluster is None
-            ):
-                # The search ended before it beat its own start (a hint task the model could not take
-                # as it was is left out of that start): greedy's valid answer is the better one. The
-                # model's bound does not cover it (the model counts spread by replicas, not by
-                # selection), so none is claimed.
+            better = (
+                self._better_start(problem, greedy, terms.value) if code != cp_model.OPTIMAL else None
+            )
+            if better is not None:
+                # The search ended before it beat greedy's or flow's answer (a hint task the model
+                # could not take as it was is left out of CP-SAT's start): that valid answer is the
+                # better one. The model's bound does not cover it (the model counts spread by
+                # replicas, not by selection); the LP bound does.
                 reasons.append(
-                    f"greedy's answer ({greedy.objective:.6g}) beats the best CP-SAT found "
-                    f"({terms.value:.6g}) within its budget; greedy's is returned, with no bound"
+                    f"the {better.solver} answer ({better.objective:.6g}) beats the best CP-SAT found "
+                    f"({terms.value:.6g}) within its budget and is returned"
                 )
-                return replace(
-                    greedy,
-                    solver=self.name,
-                    status="FEASIBLE",
-                    bound=None,
-                    seconds=time.perf_counter() - start,
-                    reasons=tuple(reasons),
-                )
+                return self._returned(problem, better, reasons, start)
             if pruned:
                 assert bound is not None
                 gap = max(0.0, bound - terms.value) / max(1.0, abs(bound))
@@ -256,13 +252,15 @@ class Optimal:
             raise TmcError(f"CP-SAT rejected the model: {model.cp.validate()}")
         reasons.append(f"CP-SAT found no solution: {self._stopped(ran)}")
         fallback_status: Status = "UNKNOWN"
+        better = self._better_start(problem, greedy, -math.inf)
+        if better is not None:
+            # A valid answer of greedy or flow; CP-SAT's best bound is not usable here (without a
+            # solution it reports a meaningless value), the LP bound is.
+            reasons.append(f"the {better.solver} answer is returned")
+            return self._returned(problem, better, reasons, start)
         if greedy is not None:
-            reasons.append("the greedy answer is returned (no bound: CP-SAT proved none)")
+            reasons.append("the greedy answer is returned (no bound)")
             fallback = greedy.assignment
-            if not self.require_all and self.max_replicas_per_cluster is None:
-                # Greedy's answer satisfies every constraint of the model, so it is FEASIBLE. CP-SAT's
-                # best bound is not usable here: without a solution it reports a meaningless value.
-                fallback_status = "FEASIBLE"
         else:
             fallback = _empty(problem, "not placed: the optimiser found no solution within its time limit")
         return Solution(
@@ -271,6 +269,35 @@ class Optimal:
             problem=problem,
             assignment=fallback,
             objective=self.objective.evaluate(problem, fallback).value,
+            seconds=time.perf_counter() - start,
+            reasons=tuple(reasons),
+        )
+
+    def _better_start(self, problem: Problem, greedy: Solution | None, value: float) -> Solution | None:
+        """Greedy's answer or flow's (when the batch has Divided workloads: flow places them by the
+        batch objective in a fraction of a second, often far above greedy - 1000 x 100 mixed, 164.2M
+        against 154.8M), whichever is higher, when it beats ``value``; None otherwise, or when the
+        solve asks for what neither honours (``require_all``, ``max_replicas_per_cluster``)."""
+        if greedy is None or self.require_all or self.max_replicas_per_cluster is not None:
+            return None
+        best = greedy
+        if not bool(problem.duplicated.all()):
+            flow = Flow(objective=self.objective).solve(problem)
+            if flow.objective > best.objective:
+                best = flow
+        return best if best.objective > value else None
+
+    def _returned(self, problem: Problem, answer: Solution, reasons: list[str], start: float) -> Solution:
+        """``answer`` (greedy's or flow's) as this solver's FEASIBLE result, bounded by the LP
+        relaxation when ``certify`` is on."""
+        bound = lp_bound(problem, self.objective) if self.certify else None
+        if bound is not None:
+            reasons.append("bound: the LP relaxation (tmc_core.solvers.bounds.lp_bound)")
+        return replace(
+            answer,
+            solver=self.name,
+            status="FEASIBLE",
+            bound=bound,
             seconds=time.perf_counter() - start,
             reasons=tuple(reasons),
         )
