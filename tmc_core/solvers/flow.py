@@ -33,9 +33,11 @@ Which tasks go through the flow, and the semantics of the others:
   replicas are rounded down to whole replicas; clusters over capacity in ANY resource shed replicas
   (of partly placed tasks first, then the lowest value first); then a repair pass completes each
   short task on ALL its candidates (not only the top-k; best value first, every resource checked)
-  or removes it entirely, releasing its capacity; removed tasks get one more try at the end. A task
-  that is not fully placed is unschedulable with no clusters. The result always passes
-  ``violations``.
+  or removes it entirely, releasing its capacity; removed tasks get one more try at the end. The
+  repair runs in several task orders (the placement order; the smallest tasks first; while the
+  batch is small enough, orders that put the tasks the previous one left out first) and keeps the
+  most valuable result, so it never does worse than the single placement-order pass. A task that
+  is not fully placed is unschedulable with no clusters. The result always passes ``violations``.
 
 When the result is OPTIMAL, and what the bound means:
 
@@ -90,6 +92,10 @@ _UNIT_LIMIT = 1 << 40
 """Most flow units (total supply) before requests are rounded up to a coarser unit."""
 _COST_LIMIT = 1 << 28
 """Largest integer unit cost; smaller when the graph is large enough to risk overflow."""
+_ATTEMPTS = 16
+"""Completion orders tried at most: each puts the tasks the previous one left out first."""
+_ATTEMPT_WORK = 8_000_000
+"""Candidate entries the completion orders may visit in all (fewer orders on large batches)."""
 
 _numba: Any
 try:  # pragma: no cover - exercised when the extra is installed
@@ -493,28 +499,11 @@ class Flow:
             [self.objective.placed_weight(problem), self.objective.cost, self.objective.churn],
             dtype=np.float64,
         )
-        coef = weights[0] + problem.score[kept] - weights[1] * costs[problem.cand_idx[kept]]
-        net = self._network(problem, tasks_f, kept, k_task, coef, capacity)
-        x = np.zeros(kept.size, dtype=np.int64)
-        flow_value: float | None = None
-        if net is not None:
-            flow_value, x_net = self._run(net)
-            x[net.entries] = x_net
-            kind = "slot model" if bool((net.units == 1).all()) else "resource units"
-            notes.append(
-                f"flow: {tasks_f.size} task(s), {net.tails.size} arcs, dominant resource {net.resource} "
-                f"in units of {net.unit} ({kind}{'' if net.exact_unit else ', rounded up: no bound'})"
-            )
-
-        # 3. Whole replicas, every resource within capacity, all or nothing per task.
-        flow_entries, flow_reps, placed, counts = self._repair(
-            problem, tasks_f, kept, k_ptr, k_task, x, coef, capacity, weights, costs
+        # 2-3. The flow, then whole replicas, every resource within capacity, all or nothing per task.
+        flow_entries, flow_reps, placed, net, flow_value, flow_notes = self._flow_and_repair(
+            problem, tasks_f, kept, k_ptr, k_task, capacity, weights, costs
         )
-        if any(counts):
-            notes.append(
-                f"rounded/repaired: {counts[0]} replica(s) shed from clusters over capacity, {counts[1]} "
-                f"task(s) completed by the repair pass, {counts[2]} task(s) left unplaced (all or nothing)"
-            )
+        notes += flow_notes
         assignment, entries = self._assemble(problem, tasks_f, flow_entries, flow_reps, placed, rest, others)
         value = _evaluate(problem, self.objective, assignment, entries, costs, weights, running)
 
@@ -538,6 +527,43 @@ class Flow:
             seconds=time.perf_counter() - start,
             reasons=tuple(notes),
         )
+
+    def _flow_and_repair(
+        self,
+        problem: Problem,
+        tasks_f: IntArray,
+        kept: IntArray,
+        k_ptr: IntArray,
+        k_task: IntArray,
+        capacity: IntArray,
+        weights: FloatArray,
+        costs: FloatArray,
+    ) -> tuple[IntArray, IntArray, BoolArray, _Network | None, float | None, list[str]]:
+        """The flow over the kept entries, then the repair: the placed (entry, replicas) pairs, which
+        tasks are placed, the network, the flow's value and notes."""
+        notes: list[str] = []
+        coef = weights[0] + problem.score[kept] - weights[1] * costs[problem.cand_idx[kept]]
+        net = self._network(problem, tasks_f, kept, k_task, coef, capacity)
+        x = np.zeros(kept.size, dtype=np.int64)
+        flow_value: float | None = None
+        if net is not None:
+            flow_value, x_net = self._run(net)
+            x[net.entries] = x_net
+            kind = "slot model" if bool((net.units == 1).all()) else "resource units"
+            notes.append(
+                f"flow: {tasks_f.size} task(s), {net.tails.size} arcs, dominant resource {net.resource} "
+                f"in units of {net.unit} ({kind}{'' if net.exact_unit else ', rounded up: no bound'})"
+            )
+        entries, reps, placed, counts = self._repair(
+            problem, tasks_f, kept, k_ptr, k_task, x, coef, capacity, weights, costs
+        )
+        if any(counts):
+            notes.append(
+                f"rounded/repaired: {counts[0]} replica(s) shed from clusters over capacity, {counts[1]} "
+                f"task(s) completed by the repair pass, {counts[2]} task(s) left unplaced (all or nothing)"
+                + (f", best of {counts[3]} completion orders" if counts[3] > 1 else "")
+            )
+        return entries, reps, placed, net, flow_value, notes
 
     # -- the engine for the tasks flow cannot express ---------------------------------------------
 
@@ -578,13 +604,16 @@ class Flow:
         k_task: IntArray,
         coef: FloatArray,
         capacity: IntArray,
+        replicas: IntArray | None = None,
     ) -> _Network | None:
+        """The network of tasks ``tasks_f`` over entries ``kept`` (of tasks ``k_task``, worth ``coef``
+        per replica) in ``capacity``, for ``replicas`` per task (default: all of each task's)."""
         if not tasks_f.size:
             return None
         n_f, size = tasks_f.size, problem.index.size
         d = self._dominant(problem, tasks_f, capacity)
         q = problem.requests[tasks_f, d]
-        reps = problem.replicas[tasks_f]
+        reps = problem.replicas[tasks_f] if replicas is None else replicas
         asks = q > 0
         unit = int(np.gcd.reduce(q[asks])) if asks.any() else 1
         units = np.where(asks, q // unit, 1)
@@ -682,7 +711,7 @@ class Flow:
         capacity: IntArray,
         weights: FloatArray,
         costs: FloatArray,
-    ) -> tuple[IntArray, IntArray, BoolArray, tuple[int, int, int]]:
+    ) -> tuple[IntArray, IntArray, BoolArray, tuple[int, int, int, int]]:
         """Make the flow's replicas (``x`` per kept entry) feasible in every resource and all or
         nothing per task. Returns the placed (entry, replicas) pairs, which tasks are placed, and
         (replicas shed, tasks completed, tasks dropped)."""
@@ -690,7 +719,7 @@ class Flow:
         placed = np.zeros(n, dtype=np.bool_)
         if not tasks_f.size:
             empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, placed, (0, 0, 0)
+            return empty, empty, placed, (0, 0, 0, 0)
         short = np.zeros(n, dtype=np.bool_)
         short[tasks_f] = _segment_sum(x, k_task, n)[tasks_f] < problem.replicas[tasks_f]
         clusters = problem.cand_idx[kept]
@@ -723,24 +752,67 @@ class Flow:
             shed = int(cut.sum())
             short[t[cut > 0]] = True
 
-        # Complete each short task on all its candidates, or remove it; removed ones try again.
+        # Complete each short task on all its candidates, or remove it; removed ones try again from
+        # scratch. Several orders: the placement order, the smallest tasks first (they fit in the
+        # gaps the flow left) and, while the batch is small enough, orders that put the tasks the
+        # previous one left out first. The most valuable result wins (the earlier on ties).
         free = capacity - _usage(problem, clusters, k_task, x)
         todo = np.flatnonzero(short)
+        total = np.maximum(problem.capacity.sum(axis=0), 1).astype(np.float64)
+        size = (problem.replicas[todo, None] * problem.requests[todo] / total).max(axis=1, initial=0.0)
         args = (problem.cand_ptr, problem.cand_idx, problem.current, problem.score, costs, weights)
-        rest = (problem.requests, problem.replicas, free, k_ptr, kept, x)
-        first = self._complete_all(todo, False, args, rest)
-        failed = todo[~first[2]]
-        second = self._complete_all(failed, True, args, rest)
+        best: tuple[IntArray, IntArray, IntArray, IntArray] | None = None
+        best_value = -np.inf
+        work = int(np.diff(problem.cand_ptr)[todo].sum())
+        attempts = min(_ATTEMPTS, max(2, _ATTEMPT_WORK // max(1, work))) if todo.size > 1 else 1
+        order = todo
+        tried = 0
+        for tried in range(1, attempts + 1):
+            attempt = self._complete_twice(
+                order, args, (problem.requests, problem.replicas, free.copy(), k_ptr, kept, x)
+            )
+            a_e, a_r = attempt[0], attempt[1]
+            value = float(
+                (a_r * (weights[0] + problem.score[a_e] - weights[1] * costs[problem.cand_idx[a_e]])).sum()
+                + weights[2] * np.minimum(problem.current[a_e], a_r).sum()
+            )
+            if value > best_value:
+                best, best_value = attempt, value
+            if not attempt[3].size:
+                break
+            if tried == 1:
+                order = todo[np.argsort(size, kind="stable")]
+                continue
+            late = np.zeros(n, dtype=np.bool_)
+            late[attempt[3]] = True
+            order = np.concatenate([attempt[3], order[~late[order]]])
+        assert best is not None
         done = np.zeros(n, dtype=np.bool_)
         done[todo] = True
         keep = ~done[k_task] & (x > 0)
-        entries = np.concatenate([kept[keep], first[0], second[0]])
-        reps = np.concatenate([x[keep], first[1], second[1]])
         placed[tasks_f] = ~short[tasks_f]
-        placed[todo[first[2]]] = True
-        placed[failed[second[2]]] = True
-        repaired = int(first[2].sum() + second[2].sum())
-        return entries, reps, placed, (shed, repaired, int((~second[2]).sum()))
+        placed[best[2]] = True
+        return (
+            np.concatenate([kept[keep], best[0]]),
+            np.concatenate([x[keep], best[1]]),
+            placed,
+            (shed, int(best[2].size), int(best[3].size), tried),
+        )
+
+    def _complete_twice(
+        self, order: IntArray, args: tuple[Any, ...], rest: tuple[Any, ...]
+    ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """Complete the tasks of ``order`` from their flow replicas, then the ones that failed from
+        scratch: the (entries, replicas) placed, the tasks placed and the tasks left out."""
+        first = self._complete_all(order, False, args, rest)
+        failed = order[~first[2]]
+        second = self._complete_all(failed, True, args, rest)
+        return (
+            np.concatenate([first[0], second[0]]),
+            np.concatenate([first[1], second[1]]),
+            np.concatenate([order[first[2]], failed[second[2]]]),
+            failed[~second[2]],
+        )
 
     @staticmethod
     def _complete_all(
