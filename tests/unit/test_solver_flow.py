@@ -312,3 +312,49 @@ def test_pruning_keeps_current_clusters_in_both_kernels(monkeypatch: pytest.Monk
     assert np.array_equal(compiled.assignment.replicas, numpy.assignment.replicas)
     terms = Objective().evaluate(p, compiled.assignment)
     assert terms.moved > 0 and compiled.objective == pytest.approx(terms.value, rel=1e-12)
+
+
+def _memory_trap() -> Problem:
+    """The flow counts cpu; "t" may only run on "a", whose memory "s" fills unless it moves to "b"."""
+    fleet = [_cluster("a", 8, 0.1, 10.0, memory="8Gi"), _cluster("b", 8, 0.9, 10.0, memory="64Gi")]
+    only_a = {**BY_COST, "clusterAffinity": {"clusterNames": ["a"]}}
+    return Problem.build(
+        fleet,
+        [_task("s", 4, BY_COST, cpu="1", memory="2Gi"), _task("t", 1, only_a, cpu="1", memory="4Gi")],
+    )
+
+
+def test_the_move_pass_places_a_task_by_moving_others_out_of_its_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tmc_core.solvers import flow
+
+    p = _memory_trap()
+    moved = Flow(top_k=None).solve(p)
+    assert violations(p, moved.assignment) == []
+    assert moved.assignment.schedulable.tolist() == [True, True]
+    assert moved.objective == pytest.approx(brute_force(p))
+    monkeypatch.setattr(flow, "_move", flow._move_kernel)  # the uncompiled kernel: the same answer
+    plain = Flow(top_k=None).solve(p)
+    assert np.array_equal(plain.assignment.clusters, moved.assignment.clusters)
+    assert np.array_equal(plain.assignment.replicas, moved.assignment.replicas)
+    monkeypatch.setattr(flow, "_MOVE_PASSES", 0)
+    stuck = Flow(top_k=None).solve(p)
+    assert stuck.assignment.schedulable.tolist() == [True, False]
+    assert stuck.objective < moved.objective
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_more_repair_orders_and_moves_never_lower_the_objective(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tmc_core.solvers import flow
+
+    fleet = synthetic_fleet(30, seed=seed)
+    p = Problem.build(fleet, synthetic_workloads(400, seed=seed, fleet=fleet, shape="divided"), top_k=8)
+    full = Flow(top_k=3).solve(p)
+    monkeypatch.setattr(flow, "_ATTEMPTS", 1)
+    monkeypatch.setattr(flow, "_MOVE_PASSES", 0)
+    single = Flow(top_k=3).solve(p)
+    assert violations(p, full.assignment) == []
+    assert full.objective >= single.objective - 1e-9 * abs(single.objective)

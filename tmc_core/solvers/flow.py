@@ -36,7 +36,11 @@ Which tasks go through the flow, and the semantics of the others:
   or removes it entirely, releasing its capacity; removed tasks get one more try at the end. The
   repair runs in several task orders (the placement order; the smallest tasks first; while the
   batch is small enough, orders that put the tasks the previous one left out first) and keeps the
-  most valuable result, so it never does worse than the single placement-order pass. A task that
+  most valuable result, so it never does worse than the single placement-order pass. Last, a move
+  pass tries to place each task still left out (smallest first): on its best candidates short of
+  room, tasks already placed there move just enough replicas to their most valuable other
+  candidate with room (every resource checked); the task is kept only when it then fits whole and
+  the objective gains, else every move is undone (a bounded amount of work per task). A task that
   is not fully placed is unschedulable with no clusters. The result always passes ``violations``.
 
 When the result is OPTIMAL, and what the bound means:
@@ -58,8 +62,8 @@ When the result is OPTIMAL, and what the bound means:
   about pruned clusters, so no bound is reported; ``Flow(top_k=None).solve(problem.prune(k))``
   certifies the pruned problem itself, and ``bounds.certify`` adds an LP bound for the full one.
 
-With the ``fast`` extra (numba), the top-k selection and the repair pass run compiled; without it,
-the same steps run in numpy (same answers, slower on large batches).
+With the ``fast`` extra (numba), the top-k selection, the repair and the move passes run compiled;
+without it, the same steps run in numpy or plain Python (same answers, slower on large batches).
 """
 
 from __future__ import annotations
@@ -96,6 +100,16 @@ _ATTEMPTS = 16
 """Completion orders tried at most: each puts the tasks the previous one left out first."""
 _ATTEMPT_WORK = 8_000_000
 """Candidate entries the completion orders may visit in all (fewer orders on large batches)."""
+_MOVE_CLUSTERS = 64
+"""Candidates of a task left out on which the move pass tries to make room."""
+_MOVE_WORK = 1 << 18
+"""Candidate entries the move pass may look at per task left out, at most."""
+_MOVE_TOTAL = 1 << 25
+"""... and over all the tasks left out in one pass (bounds its time on large batches)."""
+_MOVE_PASSES = 3
+"""Move passes at most (each over the tasks still left out)."""
+_MOVE_LOG = 4096
+"""Moves at most per task left out (undone together when the task still does not fit)."""
 
 _numba: Any
 try:  # pragma: no cover - exercised when the extra is installed
@@ -259,6 +273,152 @@ def _complete_kernel(
         out_ptr[t + 1] = pos
 
 
+def _value(score: FloatArray, costs: FloatArray, cand_idx: IntArray, weights: FloatArray, e: int) -> float:
+    """What one replica on candidate entry ``e`` adds (churn aside)."""
+    return float(weights[0] + score[e] - weights[1] * costs[cand_idx[e]])
+
+
+def _best_move(
+    ptr: IntArray,
+    cand_idx: IntArray,
+    score: FloatArray,
+    costs: FloatArray,
+    weights: FloatArray,
+    free: IntArray,
+    j: int,
+    away: int,
+    request: IntArray,
+) -> int:
+    """The most valuable candidate entry of task ``j`` (not on cluster ``away``) with room for one
+    more replica in every resource; -1 when there is none."""
+    pick = -1
+    best = 0.0
+    for ek in range(ptr[j], ptr[j + 1]):
+        ck = cand_idx[ek]
+        if ck != away and _room(free, ck, request, 1) > 0:
+            v = _value(score, costs, cand_idx, weights, ek)
+            if pick < 0 or v > best:
+                pick = ek
+                best = v
+    return pick
+
+
+def _kept_churn(current: IntArray, e: int, before: int, after: int) -> int:
+    """Change in the replicas entry ``e`` keeps where they run now, going from ``before`` to ``after``."""
+    return int(min(current[e], after) - min(current[e], before))
+
+
+def _move_kernel(
+    order: IntArray,
+    ptr: IntArray,
+    cand_idx: IntArray,
+    current: IntArray,
+    score: FloatArray,
+    costs: FloatArray,
+    weights: FloatArray,
+    requests: IntArray,
+    replicas: IntArray,
+    free: IntArray,
+    at: IntArray,
+    res_ptr: IntArray,
+    res_entry: IntArray,
+    clusters_tried: int,
+    budget: int,
+    log_size: int,
+    ok: BoolArray,
+) -> None:
+    """Place each task of ``order`` (placed nowhere) by moving replicas of placed tasks away from its
+    candidates (see ``Flow._move``). ``at``: replicas per candidate entry; ``res_*``: the placed
+    entries per cluster; ``weights`` = (placed weight, cost weight, churn). A task is placed only
+    when it fits whole and the objective gains; otherwise every move is undone."""
+    churn = weights[2]
+    log_from = np.zeros(log_size, dtype=np.int64)
+    log_to = np.zeros(log_size, dtype=np.int64)
+    log_n = np.zeros(log_size, dtype=np.int64)
+    for t in range(order.size):
+        task = order[t]
+        lo, hi = ptr[task], ptr[task + 1]
+        request = requests[task]
+        need = replicas[task]
+        value = np.empty(hi - lo, dtype=np.float64)
+        for j in range(hi - lo):
+            value[j] = _value(score, costs, cand_idx, weights, lo + j)
+        rank = np.argsort(-value, kind="mergesort")
+        take = np.zeros(hi - lo, dtype=np.int64)
+        moves = 0
+        gain = 0.0
+        freed = 0
+        work = 0  # candidate entries looked at while making room
+        for b in range(hi - lo):
+            if need == 0:
+                break
+            e = lo + rank[b]
+            c = cand_idx[e]
+            if _room(free, c, request, need) < need and freed < clusters_tried:
+                freed += 1
+                for k in range(res_ptr[c], res_ptr[c + 1]):
+                    if _room(free, c, request, need) >= need or moves == log_size or work > budget:
+                        break
+                    ej = res_entry[k]
+                    j = np.searchsorted(ptr, ej, side="right") - 1
+                    if at[ej] <= 0 or j == task:
+                        continue
+                    other = requests[j]
+                    want = 0  # replicas of j to move: enough to cover every resource's shortfall
+                    for r in range(request.size):
+                        short = need * request[r] - max(free[c, r], 0)
+                        if request[r] > 0 and short > 0 and other[r] > 0:
+                            want = max(want, -(-short // other[r]))
+                    want = min(want, at[ej])
+                    while want > 0 and moves < log_size:
+                        ek = _best_move(ptr, cand_idx, score, costs, weights, free, j, c, other)
+                        work += ptr[j + 1] - ptr[j]
+                        if ek < 0:
+                            break
+                        n = min(want, _room(free, cand_idx[ek], other, want))
+                        step = _value(score, costs, cand_idx, weights, ek) - _value(
+                            score, costs, cand_idx, weights, ej
+                        )
+                        gain += n * step + churn * (
+                            _kept_churn(current, ej, at[ej], at[ej] - n)
+                            + _kept_churn(current, ek, at[ek], at[ek] + n)
+                        )
+                        at[ej] -= n
+                        at[ek] += n
+                        for r in range(request.size):
+                            free[c, r] += n * other[r]
+                            free[cand_idx[ek], r] -= n * other[r]
+                        log_from[moves] = ej
+                        log_to[moves] = ek
+                        log_n[moves] = n
+                        moves += 1
+                        want -= n
+            got = min(_room(free, c, request, need), need)
+            if got > 0:
+                take[rank[b]] = got
+                gain += got * value[rank[b]] + churn * _kept_churn(current, e, 0, got)
+                at[e] += got
+                for r in range(request.size):
+                    free[c, r] -= got * request[r]
+                need -= got
+        if need == 0 and gain > 0:
+            ok[t] = True
+            continue
+        for j in range(hi - lo):  # undo: the task's replicas, then the moves, last first
+            if take[j] > 0:
+                at[lo + j] -= take[j]
+                for r in range(request.size):
+                    free[cand_idx[lo + j], r] += take[j] * request[r]
+        for m in range(moves - 1, -1, -1):
+            ej, ek, n = log_from[m], log_to[m], log_n[m]
+            other = requests[np.searchsorted(ptr, ej, side="right") - 1]
+            at[ej] += n
+            at[ek] -= n
+            for r in range(request.size):
+                free[cand_idx[ej], r] -= n * other[r]
+                free[cand_idx[ek], r] += n * other[r]
+
+
 def _select_numpy(
     ptr: IntArray, score: FloatArray, running: IntArray, take: BoolArray, k: int, out: IntArray
 ) -> IntArray:
@@ -340,8 +500,13 @@ def _complete_numpy(
 
 _select: Callable[..., IntArray] = _select_numpy
 _complete: Callable[..., None] = _complete_numpy
+_move: Callable[..., None] = _move_kernel  # plain Python without numba: the same answers, slower
 if _numba is not None:  # pragma: no branch
     _room = _numba.njit(cache=True, nogil=True, inline="always")(_room)
+    _value = _numba.njit(cache=True, nogil=True, inline="always")(_value)
+    _best_move = _numba.njit(cache=True, nogil=True)(_best_move)
+    _kept_churn = _numba.njit(cache=True, nogil=True, inline="always")(_kept_churn)
+    _move = cast(Callable[..., None], _numba.njit(cache=True, nogil=True)(_move_kernel))
     _select = cast(Callable[..., IntArray], _numba.njit(cache=True, nogil=True)(_select_kernel))
     _complete = cast(Callable[..., None], _numba.njit(cache=True, nogil=True)(_complete_kernel))
 
@@ -504,6 +669,11 @@ class Flow:
             problem, tasks_f, kept, k_ptr, k_task, capacity, weights, costs
         )
         notes += flow_notes
+        flow_entries, flow_reps, placed, moved = self._move(
+            problem, tasks_f, flow_entries, flow_reps, placed, capacity, weights, costs
+        )
+        if moved:
+            notes.append(f"moved: {moved} task(s) placed by moving other tasks' replicas out of their way")
         assignment, entries = self._assemble(problem, tasks_f, flow_entries, flow_reps, placed, rest, others)
         value = _evaluate(problem, self.objective, assignment, entries, costs, weights, running)
 
@@ -564,6 +734,66 @@ class Flow:
                 + (f", best of {counts[3]} completion orders" if counts[3] > 1 else "")
             )
         return entries, reps, placed, net, flow_value, notes
+
+    def _move(
+        self,
+        problem: Problem,
+        tasks_f: IntArray,
+        entries: IntArray,
+        reps: IntArray,
+        placed: BoolArray,
+        capacity: IntArray,
+        weights: FloatArray,
+        costs: FloatArray,
+    ) -> tuple[IntArray, IntArray, BoolArray, int]:
+        """Place the flow tasks the repair left out by moving placed flow tasks' replicas to their other
+        candidates with room: the smallest first; on each of its best ``_MOVE_CLUSTERS`` candidates
+        short of room, the tasks there move just enough replicas (to their most valuable candidate
+        with room) for it to fit. Kept only when the task then fits whole and the objective gains.
+        Returns the placement, which tasks are placed, and how many the moves placed."""
+        moved = 0
+        for _ in range(_MOVE_PASSES):  # again while it helps: the residents' lists are rebuilt
+            left = tasks_f[~placed[tasks_f]]
+            if not left.size or not entries.size:
+                break
+            task_of = np.searchsorted(problem.cand_ptr, entries, side="right") - 1
+            clusters = problem.cand_idx[entries]
+            free = capacity - _usage(problem, clusters, task_of, reps)
+            at = np.zeros(problem.cand_idx.size, dtype=np.int64)
+            at[entries] = reps
+            by_cluster = np.argsort(clusters, kind="stable")
+            res_ptr = np.searchsorted(clusters[by_cluster], np.arange(problem.index.size + 1))
+            total = np.maximum(problem.capacity.sum(axis=0), 1).astype(np.float64)
+            size = (problem.replicas[left, None] * problem.requests[left] / total).max(axis=1, initial=0.0)
+            order = left[np.argsort(size, kind="stable")]
+            ok = np.zeros(order.size, dtype=np.bool_)
+            _move(
+                order,
+                problem.cand_ptr,
+                problem.cand_idx,
+                problem.current,
+                problem.score,
+                costs,
+                weights,
+                problem.requests,
+                problem.replicas,
+                free,
+                at,
+                res_ptr.astype(np.int64),
+                entries[by_cluster],
+                _MOVE_CLUSTERS,
+                min(_MOVE_WORK, _MOVE_TOTAL // left.size),
+                _MOVE_LOG,
+                ok,
+            )
+            if not ok.any():
+                break
+            placed = placed.copy()
+            placed[order[ok]] = True
+            moved += int(ok.sum())
+            entries = np.flatnonzero(at)
+            reps = at[entries]
+        return entries, reps, placed, moved
 
     # -- the engine for the tasks flow cannot express ---------------------------------------------
 
