@@ -202,9 +202,7 @@ class Optimal:
             status: Status = "OPTIMAL" if code == cp_model.OPTIMAL else "FEASIBLE"
             if code != cp_model.OPTIMAL:
                 reasons.append(self._stopped(ran))
-            better = (
-                self._better_start(problem, greedy, terms.value) if code != cp_model.OPTIMAL else None
-            )
+            better = self._better_start(problem, greedy, terms.value) if code != cp_model.OPTIMAL else None
             if better is not None:
                 # The search ended before it beat greedy's or flow's answer (a hint task the model
                 # could not take as it was is left out of CP-SAT's start): that valid answer is the
