@@ -131,3 +131,21 @@ def test_top_k_while_building_equals_pruning_after_building() -> None:
         assert built.cand_idx.size < full.cand_idx.size
         for field in ("cand_ptr", "cand_idx", "score", "current", "moved_anyway", "capacity"):
             assert np.array_equal(getattr(built, field), getattr(pruned, field)), (k, field)
+
+
+def test_greedy_stays_inside_a_pruned_problems_candidates() -> None:
+    from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
+
+    fleet = synthetic_fleet(30, seed=7)
+    tasks = synthetic_workloads(80, seed=8, fleet=fleet, shape="divided")
+    full = Greedy().solve(Problem.build(fleet, tasks))
+    assert not any("outside this problem" in r for r in full.assignment.reasons)  # unpruned: none
+    pruned = Problem.build(fleet, tasks, top_k=3)
+    s = Greedy().solve(pruned)
+    assert violations(pruned, s.assignment) == []
+    left_pool = [i for i, r in enumerate(s.assignment.reasons) if "outside this problem's candidates" in r]
+    assert left_pool  # the engine's answer leaves the pools for some tasks on this batch
+    for i in range(pruned.size):
+        if i not in left_pool:  # every other task keeps exactly the engine's answer
+            assert s.assignment.replicas_of(i) == full.assignment.replicas_of(i)
+            assert s.assignment.schedulable[i] == full.assignment.schedulable[i]

@@ -14,7 +14,7 @@ from tmc_core.solvers.objective import Objective
 from tmc_core.solvers.problem import Problem
 from tmc_core.solvers.solution import Solution
 
-__all__ = ["Greedy", "drop_tasks", "keep_anti_affinity"]
+__all__ = ["Greedy", "drop_tasks", "keep_anti_affinity", "keep_candidates"]
 
 
 def drop_tasks(assignment: Assignment, drop: dict[int, str]) -> Assignment:
@@ -66,12 +66,43 @@ def keep_anti_affinity(problem: Problem, assignment: Assignment, tasks: Iterable
     return drop_tasks(assignment, drop) if drop else assignment
 
 
+def keep_candidates(problem: Problem, assignment: Assignment) -> Assignment:
+    """Drop each task the engine placed on a cluster outside the task's candidates.
+
+    The engine places over the whole fleet; a problem built with ``top_k`` (or ``prune``d) allows
+    only each task's candidate pool, so an engine answer that leaves the pool is not a solution of
+    that problem. Such tasks are reported unschedulable with the reason (none on an unpruned problem:
+    the engine only uses clusters its filters pass, and those are the candidates).
+    """
+    drop: dict[int, str] = {}
+    names = problem.index.names
+    for i in range(problem.size):
+        lo, hi = int(assignment.offsets[i]), int(assignment.offsets[i + 1])
+        if lo == hi:
+            continue
+        used = assignment.clusters[lo:hi]
+        cand = problem.cand_idx[int(problem.cand_ptr[i]) : int(problem.cand_ptr[i + 1])]
+        if cand.size == 0:
+            outside = used
+        else:
+            pos = np.minimum(np.searchsorted(cand, used), cand.size - 1)
+            outside = used[cand[pos] != used]
+        if outside.size:
+            drop[i] = (
+                f"the engine placed it on {names[int(outside[0])]}, outside this problem's candidates "
+                "(pruned with top_k)"
+            )
+    return drop_tasks(assignment, drop) if drop else assignment
+
+
 @dataclass(frozen=True)
 class Greedy:
     """Sequential (or batched) greedy placement: fast, deterministic, myopic.
 
     Anti-affinity groups are honoured by dropping a later member that landed on a cluster an earlier
-    member holds (it is reported unschedulable); the optimal solver would place it elsewhere.
+    member holds (it is reported unschedulable); the optimal solver would place it elsewhere. On a
+    pruned problem, a workload the engine placed outside its candidate pool is dropped the same way
+    (:func:`keep_candidates`).
     """
 
     mode: Literal["sequential", "batched"] = "sequential"
@@ -84,6 +115,7 @@ class Greedy:
         start = time.perf_counter()
         assignment = assign_batch(problem.index, problem.tasks, mode=self.mode, batch_size=self.batch_size)
         assignment = keep_anti_affinity(problem, assignment, range(problem.size))
+        assignment = keep_candidates(problem, assignment)
         terms = self.objective.evaluate(problem, assignment)
         return Solution(
             solver=self.name,
