@@ -56,15 +56,16 @@ def cache_dir() -> Path:
     return base / "tmc"
 
 
-def _module_key() -> str:
+def _cached(module: Path, name: str, version: str) -> Path:
+    """Where the binary built from Go module ``module`` lives: keyed by version and module files."""
     digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum"):
-        digest.update((MODULE / name).read_bytes())
-    return digest.hexdigest()[:12]
+    for part in ("go.mod", "go.sum"):
+        digest.update((module / part).read_bytes())
+    return cache_dir() / "bin" / f"{name}-{version}-{digest.hexdigest()[:12]}"
 
 
 def _cached_binary() -> Path:
-    return cache_dir() / "bin" / f"kube-apiserver-{KUBE_VERSION}-{_module_key()}"
+    return _cached(MODULE, "kube-apiserver", KUBE_VERSION)
 
 
 def etcd_binary() -> Path | None:
@@ -120,10 +121,7 @@ KCP_MODULE = REPO / "tools" / "kcp"
 
 
 def _cached_kcp() -> Path:
-    digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum"):
-        digest.update((KCP_MODULE / name).read_bytes())
-    return cache_dir() / "bin" / f"kcp-{KCP_VERSION}-{digest.hexdigest()[:12]}"
+    return _cached(KCP_MODULE, "kcp", KCP_VERSION)
 
 
 def kcp_missing() -> str | None:
@@ -328,9 +326,10 @@ class ApiServer:
         self.kubeconfig.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
+def _http_ok(url: str, context: ssl.SSLContext | None = None, token: str = "") -> bool:
+    request = urllib.request.Request(url, headers={"Authorization": token} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ssl.SSLError):
         return False
@@ -411,12 +410,7 @@ class KcpServer:
         )
         context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
         token = configuration.api_key.get("BearerToken") or configuration.api_key.get("authorization", "")
-        request = urllib.request.Request(f"{self.url}/readyz", headers={"Authorization": token})
-        try:
-            with urllib.request.urlopen(request, timeout=2, context=context) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError, ssl.SSLError):
-            return False
+        return _http_ok(f"{self.url}/readyz", context, token)
 
 
 @dataclass

@@ -358,3 +358,13 @@ def test_more_repair_orders_and_moves_never_lower_the_objective(
     single = Flow(top_k=3).solve(p)
     assert violations(p, full.assignment) == []
     assert full.objective >= single.objective - 1e-9 * abs(single.objective)
+
+
+def test_flow_on_a_pruned_mixed_problem_stays_inside_the_candidates() -> None:
+    """Flow hands Duplicated/PickN/spread workloads to the engine, which places over the whole fleet;
+    on a top_k problem those placements must still stay inside each workload's pool."""
+    fleet = synthetic_fleet(20, seed=1)
+    p = Problem.build(fleet, synthetic_workloads(60, seed=2, fleet=fleet, shape="mixed"), top_k=2)
+    s = Flow().solve(p)
+    assert violations(p, s.assignment) == []
+    assert any("outside this problem's candidates" in r for r in s.assignment.reasons)

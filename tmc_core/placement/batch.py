@@ -20,7 +20,7 @@ from tmc_core.model.decision import Decision, Explanation, TargetCluster
 from tmc_core.model.policy import PlacementPolicy
 from tmc_core.model.workload import Workload
 from tmc_core.placement import kernels
-from tmc_core.placement.index import FleetIndex, resource_vector
+from tmc_core.placement.index import FleetIndex, replicas_vector, resource_vector
 from tmc_core.placement.pipeline import Outcome, PolicyCache, place_workload
 from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry
 from tmc_core.placement.single import batchable, place_group, place_sequential_run, single_shape
@@ -140,15 +140,6 @@ def _assignment(index: FleetIndex, tasks: Sequence[PlacementTask], outcomes: Seq
     )
 
 
-def _previous(index: FleetIndex, task: PlacementTask) -> IntArray:
-    previous = np.zeros(index.size, dtype=np.int64)
-    for name, n in task.current.items():
-        pos = index.position.get(name)
-        if pos is not None and n > 0:
-            previous[pos] = n
-    return previous
-
-
 def place_batch(
     fleet: FleetIndex | Fleet | Sequence[Cluster],
     tasks: Sequence[PlacementTask],
@@ -222,7 +213,7 @@ def assign_batch(
             continue
         flush()
         request = resource_vector(task.workload.requests, index.resources)
-        previous = _previous(index, task)
+        previous = replicas_vector(index.position, index.size, task.current)
         outcome = place_workload(
             index,
             task.workload,

@@ -19,7 +19,7 @@ from tmc_core.model.cluster import Cluster, Fleet, Taint
 from tmc_core.model.quantity import Quantity
 from tmc_core.model.resources import ResourceList
 
-__all__ = ["UNLIMITED", "Column", "FleetIndex", "resource_vector", "to_units"]
+__all__ = ["UNLIMITED", "Column", "FleetIndex", "replicas_vector", "resource_vector", "to_units"]
 
 UNLIMITED: Final = np.int64(1) << 52
 """Free amount used for a resource a cluster does not limit (pods when ``pods`` is not reported)."""
@@ -85,6 +85,17 @@ def resource_vector(requests: ResourceList, resources: Sequence[str]) -> IntArra
             out[r] = 1
         elif name in requests:
             out[r] = to_units(name, requests[name])
+    return out
+
+
+def replicas_vector(position: Mapping[str, int], size: int, replicas: Mapping[str, int]) -> IntArray:
+    """Replicas per cluster (``name -> count``) as a vector over the fleet's ``size`` clusters, by
+    ``position``; clusters not in the fleet and non-positive counts are left out."""
+    out = np.zeros(size, dtype=np.int64)
+    for name, n in replicas.items():
+        pos = position.get(name)
+        if pos is not None and n > 0:
+            out[pos] = n
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tmc_core.model.decision import Decision, Explanation
+from tmc_core.placement.index import replicas_vector
 from tmc_core.placement.pipeline import PolicyCache, place_workload
 from tmc_core.solvers.solution import Solution
 
@@ -38,11 +39,7 @@ def explain(solution: Solution) -> tuple[Decision, ...]:
     placed = np.zeros(index.size, dtype=np.int64)
     out: list[Decision] = []
     for i, (task, decision) in enumerate(zip(p.tasks, solution.decisions(), strict=True)):
-        previous = np.zeros(index.size, dtype=np.int64)
-        for name, count in task.current.items():
-            pos = index.position.get(name)
-            if pos is not None and count > 0:
-                previous[pos] = count
+        previous = replicas_vector(index.position, index.size, task.current)
         engine = place_workload(
             index,
             task.workload,

@@ -81,7 +81,7 @@ from ortools.graph.python import min_cost_flow
 from tmc_core.errors import InvalidInput, TmcError
 from tmc_core.model.decision import Explanation
 from tmc_core.placement.batch import Assignment, assign_batch
-from tmc_core.solvers.greedy import keep_anti_affinity
+from tmc_core.solvers.greedy import keep_anti_affinity, keep_candidates
 from tmc_core.solvers.objective import Objective
 from tmc_core.solvers.problem import Problem
 from tmc_core.solvers.solution import Solution, Status
@@ -812,6 +812,7 @@ class Flow:
         free.setflags(write=False)
         assignment = assign_batch(dataclasses.replace(index, free=free), [problem.tasks[i] for i in others])
         assignment = keep_anti_affinity(problem, assignment, others.tolist())
+        assignment = keep_candidates(problem, assignment, others.tolist())
         task_of = np.repeat(others, np.diff(assignment.offsets))
         return assignment, _usage(problem, assignment.clusters, task_of, assignment.replicas)
 

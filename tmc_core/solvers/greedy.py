@@ -66,32 +66,33 @@ def keep_anti_affinity(problem: Problem, assignment: Assignment, tasks: Iterable
     return drop_tasks(assignment, drop) if drop else assignment
 
 
-def keep_candidates(problem: Problem, assignment: Assignment) -> Assignment:
+def keep_candidates(
+    problem: Problem, assignment: Assignment, tasks: Iterable[int] | None = None
+) -> Assignment:
     """Drop each task the engine placed on a cluster outside the task's candidates.
 
     The engine places over the whole fleet; a problem built with ``top_k`` (or ``prune``d) allows
     only each task's candidate pool, so an engine answer that leaves the pool is not a solution of
     that problem. Such tasks are reported unschedulable with the reason (none on an unpruned problem:
-    the engine only uses clusters its filters pass, and those are the candidates).
+    the engine only uses clusters its filters pass, and those are the candidates). ``assignment``
+    covers the problem tasks ``tasks`` (in that order; default: all of them).
     """
+    task_of = np.arange(problem.size) if tasks is None else np.fromiter(tasks, dtype=np.int64)
+    counts = np.diff(assignment.offsets)
+    size = problem.index.size
+    # (task, cluster) keys; a problem's candidate keys are sorted (clusters sorted within each task)
+    keys = np.repeat(task_of, counts) * size + assignment.clusters
+    allowed = np.repeat(np.arange(problem.size), np.diff(problem.cand_ptr)) * size + problem.cand_idx
+    pos = np.minimum(np.searchsorted(allowed, keys), max(allowed.size - 1, 0))
+    inside = (allowed[pos] == keys) if allowed.size else np.zeros(keys.size, dtype=np.bool_)
+    local = np.repeat(np.arange(task_of.size), counts)
     drop: dict[int, str] = {}
-    names = problem.index.names
-    for i in range(problem.size):
-        lo, hi = int(assignment.offsets[i]), int(assignment.offsets[i + 1])
-        if lo == hi:
-            continue
-        used = assignment.clusters[lo:hi]
-        cand = problem.cand_idx[int(problem.cand_ptr[i]) : int(problem.cand_ptr[i + 1])]
-        if cand.size == 0:
-            outside = used
-        else:
-            pos = np.minimum(np.searchsorted(cand, used), cand.size - 1)
-            outside = used[cand[pos] != used]
-        if outside.size:
-            drop[i] = (
-                f"the engine placed it on {names[int(outside[0])]}, outside this problem's candidates "
-                "(pruned with top_k)"
-            )
+    for e in np.flatnonzero(~inside).tolist():
+        drop.setdefault(
+            int(local[e]),
+            f"the engine placed it on {problem.index.names[int(assignment.clusters[e])]}, outside this "
+            "problem's candidates (pruned with top_k)",
+        )
     return drop_tasks(assignment, drop) if drop else assignment
 
 

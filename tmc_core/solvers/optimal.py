@@ -249,7 +249,6 @@ class Optimal:
         if code == cp_model.MODEL_INVALID:  # a bug in the model, not bad input
             raise TmcError(f"CP-SAT rejected the model: {model.cp.validate()}")
         reasons.append(f"CP-SAT found no solution: {self._stopped(ran)}")
-        fallback_status: Status = "UNKNOWN"
         better = self._better_start(problem, greedy, -math.inf)
         if better is not None:
             # A valid answer of greedy or flow; CP-SAT's best bound is not usable here (without a
@@ -263,7 +262,7 @@ class Optimal:
             fallback = _empty(problem, "not placed: the optimiser found no solution within its time limit")
         return Solution(
             solver=self.name,
-            status=fallback_status,
+            status="UNKNOWN",
             problem=problem,
             assignment=fallback,
             objective=self.objective.evaluate(problem, fallback).value,

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from tmc_core.errors import InvalidInput
 from tmc_core.model.cluster import Cluster, Fleet
 from tmc_core.placement.batch import placement_order
-from tmc_core.placement.index import FleetIndex, resource_vector
+from tmc_core.placement.index import FleetIndex, replicas_vector, resource_vector
 from tmc_core.placement.pipeline import PolicyCache, term_view
 from tmc_core.placement.task import PlacementTask
 
@@ -128,11 +128,7 @@ class Problem:
         previous_rows: list[IntArray] = []
         for i, task in enumerate(ordered):
             requests[i] = resource_vector(task.workload.requests, index.resources)
-            prev = np.zeros(index.size, dtype=np.int64)
-            for name, count in task.current.items():
-                pos = index.position.get(name)
-                if pos is not None and count > 0:
-                    prev[pos] = count
+            prev = replicas_vector(index.position, index.size, task.current)
             capacity += prev[:, None] * requests[i][None, :]
             previous_rows.append(prev)
         ptr = [0]
