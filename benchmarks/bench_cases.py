@@ -101,8 +101,9 @@ def cached_case(size: str, shape: Shape) -> Case:
 def warm_jit() -> float:
     """Compile (or load from numba's cache) the single-cluster kernels before anything is timed.
 
-    Places a tiny single-shape batch in both modes (``place_run`` for sequential, the parallel
-    ``choose_rows`` for batched); returns the seconds it took. A no-op without the ``fast`` extra.
+    Places a tiny single-shape batch in both modes (``place_run`` for sequential, ``place_rounds``
+    with its parallel row scoring for batched); returns the seconds it took. A no-op without the
+    ``fast`` extra.
     """
     if not kernels.AVAILABLE:
         return 0.0

@@ -39,9 +39,10 @@ from tmc_core.simulate import SHAPES
 
 
 class KernelCounter:
-    """Wraps ``kernels.choose_rows`` and ``kernels.place_run``: calls, rows (workloads) and seconds."""
+    """Wraps ``kernels.place_rounds`` (batched) and ``kernels.place_run`` (sequential): calls, rows
+    scored and seconds."""
 
-    NAMES = ("choose_rows", "place_run")
+    NAMES = ("place_rounds", "place_run")
 
     def __init__(self) -> None:
         self.calls = dict.fromkeys(self.NAMES, 0)
@@ -66,7 +67,8 @@ class KernelCounter:
             out = fn(*args)
             self.seconds[name] += time.perf_counter() - start
             self.calls[name] += 1
-            self.rows[name] += int(args[0].shape[0])  # parts: one entry per workload scored
+            # place_run scores each workload it is given once; place_rounds reports its rows.
+            self.rows[name] += int(out[2]) if name == "place_rounds" else int(args[0].shape[0])
             return out
 
         return counted

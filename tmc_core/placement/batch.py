@@ -23,7 +23,7 @@ from tmc_core.placement import kernels
 from tmc_core.placement.index import FleetIndex, replicas_vector, resource_vector
 from tmc_core.placement.pipeline import Outcome, PolicyCache, place_workload
 from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry
-from tmc_core.placement.single import batchable, place_group, place_sequential_run, single_shape
+from tmc_core.placement.single import place_group, place_sequential_run, single_policy
 from tmc_core.placement.task import PlacementTask
 
 __all__ = ["Assignment", "PlacementTask", "assign_batch", "place", "place_batch", "placement_order"]
@@ -34,21 +34,16 @@ IntArray = NDArray[np.int64]
 def placement_order(tasks: Sequence[PlacementTask]) -> list[int]:
     """Positions of ``tasks`` in placement order: priority desc, then namespace, name, kind,
     apiVersion and workspace, so the order never depends on how the tasks were listed."""
-    return sorted(
-        range(len(tasks)),
-        key=lambda k: (
-            -tasks[k].workload.priority,
-            tasks[k].workload.namespace,
-            tasks[k].workload.name,
-            tasks[k].workload.kind,
-            tasks[k].workload.api_version,
-            tasks[k].workload.workspace,
-        ),
-    )
+    keys = [
+        (-w.priority, w.namespace, w.name, w.kind, w.api_version, w.workspace)
+        for w in (t.workload for t in tasks)
+    ]
+    return sorted(range(len(tasks)), key=keys.__getitem__)
 
 
 def _index_for(fleet: FleetIndex | Fleet | Sequence[Cluster], tasks: Sequence[PlacementTask]) -> FleetIndex:
-    asked = {r for t in tasks for r in t.workload.requests}
+    distinct = {id(t.workload.requests): t.workload.requests for t in tasks}
+    asked = {r for requests in distinct.values() for r in requests}
     if isinstance(fleet, FleetIndex):
         if asked <= set(fleet.resources):
             return fleet
@@ -110,33 +105,62 @@ class Assignment:
         return tuple(out)
 
 
-def _assignment(index: FleetIndex, tasks: Sequence[PlacementTask], outcomes: Sequence[Outcome]) -> Assignment:
-    """Pack per-task outcomes into name-sorted CSR arrays."""
-    parts_c: list[IntArray] = []
-    parts_r: list[IntArray] = []
-    offsets = np.zeros(len(outcomes) + 1, dtype=np.int64)
-    for i, (task, o) in enumerate(zip(tasks, outcomes, strict=True)):
+def _assignment(
+    index: FleetIndex,
+    tasks: Sequence[PlacementTask],
+    outcomes: Sequence[Outcome | None],
+    single: IntArray,
+) -> Assignment:
+    """Pack the results into name-sorted CSR arrays: ``single[k] >= 0`` is the one cluster task ``k``
+    runs on whole (a single-cluster run placed it), otherwise ``outcomes[k]`` says what it got."""
+    n = len(tasks)
+    counts = np.zeros(n, dtype=np.int64)
+    counts[single >= 0] = 1
+    packed: dict[int, tuple[IntArray, IntArray]] = {}
+    for i, o in enumerate(outcomes):
+        if o is None:
+            continue
         c, r = o.clusters, o.replicas
+        strategy = tasks[i].policy.replica_strategy
         if c.size > 1:
-            if task.policy.replica_strategy != "Duplicated":
+            if strategy != "Duplicated":
                 keep = r > 0
                 c, r = c[keep], r[keep]
             order = np.argsort(index.name_rank[c], kind="stable")
             c, r = c[order], r[order]
-        elif c.size == 1 and r[0] == 0 and task.policy.replica_strategy != "Duplicated":
+        elif c.size == 1 and r[0] == 0 and strategy != "Duplicated":
             c, r = c[:0], r[:0]
-        parts_c.append(c)
-        parts_r.append(r)
-        offsets[i + 1] = offsets[i] + c.size
-    empty = np.zeros(0, dtype=np.int64)
+        packed[i] = (c, r)
+        counts[i] = c.size
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    clusters = np.zeros(int(offsets[-1]), dtype=np.int64)
+    replicas = np.zeros(int(offsets[-1]), dtype=np.int64)
+    whole = np.flatnonzero(single >= 0)
+    if whole.size:
+        clusters[offsets[whole]] = single[whole]
+        replicas[offsets[whole]] = np.fromiter(
+            (tasks[i].workload.replicas for i in whole.tolist()), dtype=np.int64, count=whole.size
+        )
+    for i, (c, r) in packed.items():
+        clusters[offsets[i] : offsets[i + 1]] = c
+        replicas[offsets[i] : offsets[i + 1]] = r
+    schedulable = single >= 0
+    reasons = [""] * n
+    explanations: list[Explanation | None] = [None] * n
+    for i, o in enumerate(outcomes):
+        if o is not None:
+            schedulable[i] = o.schedulable
+            reasons[i] = o.reason
+            explanations[i] = o.explanation
     return Assignment(
         cluster_names=index.names,
         offsets=offsets,
-        clusters=np.concatenate(parts_c) if parts_c else empty,
-        replicas=np.concatenate(parts_r) if parts_r else empty,
-        schedulable=np.array([o.schedulable for o in outcomes], dtype=np.bool_),
-        reasons=tuple(o.reason for o in outcomes),
-        explanations=tuple(o.explanation for o in outcomes),
+        clusters=clusters,
+        replicas=replicas,
+        schedulable=schedulable,
+        reasons=tuple(reasons),
+        explanations=tuple(explanations),
     )
 
 
@@ -188,29 +212,36 @@ def assign_batch(
     placed = np.zeros(index.size, dtype=np.int64)
     cache = PolicyCache()
     out: list[Outcome | None] = [None] * len(tasks)
+    single = np.full(len(tasks), -1, dtype=np.int64)
     plain = not explain and registry is DEFAULT_REGISTRY
     use_batches = mode == "batched" and plain
     use_kernel = mode == "sequential" and plain and kernels.AVAILABLE
+    runs_single = use_batches or use_kernel
+    single_policies: dict[int, bool] = {}
     group: list[int] = []
 
     def flush() -> None:
         if not group:
             return
         members = [tasks[k] for k in group]
-        requests = [resource_vector(t.workload.requests, index.resources) for t in members]
         if use_batches:
-            outcomes = place_group(index, members, requests, free, placed, cache, batch_size)
+            run = place_group(index, members, free, placed, cache, batch_size)
         else:
-            outcomes = place_sequential_run(index, members, requests, free, placed, cache)
-        for k, outcome in zip(group, outcomes, strict=True):
-            out[k] = outcome
+            run = place_sequential_run(index, members, free, placed, cache)
+        single[group] = run.chosen
+        for i, outcome in run.failed.items():
+            out[group[i]] = outcome
         group.clear()
 
     for k in placement_order(tasks):
         task = tasks[k]
-        if (use_batches and batchable(task)) or (use_kernel and single_shape(task)):
-            group.append(k)
-            continue
+        if runs_single and (not task.current or not any(n > 0 for n in task.current.values())):
+            fits = single_policies.get(id(task.policy))
+            if fits is None:
+                fits = single_policies[id(task.policy)] = single_policy(task.policy)
+            if fits and (kernels.AVAILABLE or task.workload.replicas >= 1):
+                group.append(k)
+                continue
         flush()
         request = resource_vector(task.workload.requests, index.resources)
         previous = replicas_vector(index.position, index.size, task.current)
@@ -241,7 +272,7 @@ def assign_batch(
             outcome = replace(outcome, clusters=outcome.clusters[used], replicas=outcome.replicas[used])
         out[k] = outcome
     flush()
-    return _assignment(index, tasks, [o for o in out if o is not None])
+    return _assignment(index, tasks, out, single)
 
 
 def place(

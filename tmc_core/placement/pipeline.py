@@ -38,6 +38,12 @@ BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
 
 
+SUM_ORDER: dict[str, int] = {"LeastAllocated": 0, "MostAllocated": 1, "BalancedAllocation": 2, "Balance": 3}
+"""The order capacity-dependent scores are added to a total in, whatever order a policy lists them
+in: a fixed order lets the compiled kernel add them branch-free and stay bit-identical (floating
+point addition is not associative); other dynamic plugins follow, in the policy's order."""
+
+
 def gvk_of(workload: Workload) -> str:
     """``group/version/Kind`` (or ``version/Kind`` for the core group) of a workload."""
     return f"{workload.api_version}/{workload.kind}"
@@ -177,14 +183,18 @@ def _scores(
         return part.static_total, parts
     total = part.static_total.copy()
     trusted = registry is DEFAULT_REGISTRY
+    weighted: list[tuple[int, float, FloatArray]] = []
     for label, p in part.dynamic:
         s = registry.score(p.name).score(cycle, p, feasible)
         if not trusted:
             check_range(label, s, feasible)
         if p.weight:
-            total += p.weight * s
+            weighted.append((SUM_ORDER.get(p.name, len(SUM_ORDER)), p.weight, s))
         if breakdown:
             parts[label] = s
+    weighted.sort(key=lambda item: item[0])  # stable: other plugins keep the policy's order
+    for _, weight, s in weighted:
+        total += weight * s
     return total, parts
 
 

@@ -23,15 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from tmc_core.model.policy import PlacementPolicy
 from tmc_core.placement import kernels
 from tmc_core.placement.cycle import Cycle
-from tmc_core.placement.index import FleetIndex
+from tmc_core.placement.index import FleetIndex, resource_vector
 from tmc_core.placement.pipeline import (
+    SUM_ORDER,
     Outcome,
     PolicyCache,
     _static_part,
@@ -44,11 +45,13 @@ from tmc_core.placement.task import PlacementTask
 
 __all__ = [
     "BATCHED_DYNAMIC",
+    "Run",
     "batchable",
     "choose_batch",
     "place_group",
     "place_sequential_run",
     "resolve_conflicts",
+    "single_policy",
     "single_shape",
 ]
 
@@ -69,9 +72,24 @@ def batchable(task: PlacementTask) -> bool:
 
 def single_shape(task: PlacementTask) -> bool:
     """A single-cluster policy with nothing running yet and only scores the fast path knows."""
-    policy = task.policy
-    if any(n > 0 for n in task.current.values()):
-        return False
+    return not any(n > 0 for n in task.current.values()) and single_policy(task.policy)
+
+
+_STATIC_SCORES = frozenset(
+    {
+        "PreferredAffinity",
+        "TaintPreference",
+        "ClusterProperty",
+        "TopologySpread",
+        "ResourceAllocatableCPU",
+        "ResourceAllocatableMemory",
+    }
+)
+
+
+def single_policy(policy: PlacementPolicy) -> bool:
+    """A policy that sends the whole workload to one cluster, with only scores the fast path knows
+    (``PickN`` 1, ``Duplicated``, one affinity term, no spread, no hard topology spread)."""
     if policy.placement_type != "PickN" or policy.number_of_clusters != 1:
         return False
     if policy.replica_strategy != "Duplicated" or len(policy.cluster_affinities) > 1:
@@ -80,9 +98,7 @@ def single_shape(task: PlacementTask) -> bool:
         return False
     if any(t.when_unsatisfiable == "DoNotSchedule" for t in policy.topology_spread_constraints):
         return False
-    static = {"PreferredAffinity", "TaintPreference", "ClusterProperty", "TopologySpread"}
-    static |= {"ResourceAllocatableCPU", "ResourceAllocatableMemory"}
-    return all(p.name in static or p.name in BATCHED_DYNAMIC for p in policy.prioritizers)
+    return all(p.name in _STATIC_SCORES or p.name in BATCHED_DYNAMIC for p in policy.prioritizers)
 
 
 def _part(
@@ -244,13 +260,24 @@ def resolve_conflicts(chosen: IntArray, need: IntArray, free: IntArray) -> BoolA
 
 
 @dataclass(frozen=True, slots=True)
+class Run:
+    """What a run of single-cluster tasks came to, in the run's order.
+
+    ``chosen[i]`` is the fleet index task ``i`` runs on (all its replicas), or -1 when nothing fits
+    it; ``failed`` holds the pipeline's outcome (the reasons) for each of the latter.
+    """
+
+    chosen: IntArray
+    failed: dict[int, Outcome]
+
+
+@dataclass(frozen=True, slots=True)
 class _Program:
     """Arrays the kernels read: one row per distinct policy term, one per workload."""
 
+    parts: tuple[_StaticPart, ...]
     part: IntArray
-    static_ok: BoolArray
-    static_total: FloatArray
-    dyn_code: NDArray[np.int8]
+    masked: FloatArray
     dyn_weight: FloatArray
     requests: IntArray
     replicas: IntArray
@@ -258,164 +285,273 @@ class _Program:
     k: IntArray
 
 
-_CODES = {
-    "LeastAllocated": kernels.LEAST,
-    "MostAllocated": kernels.MOST,
-    "BalancedAllocation": kernels.BALANCED,
-    "Balance": kernels.BALANCE,
-}
-
-
-def _program(index: FleetIndex, parts: Sequence[_StaticPart], req: IntArray, reps: IntArray) -> _Program:
-    rows: dict[int, int] = {}
+def _program(
+    index: FleetIndex, tasks: Sequence[PlacementTask], free: IntArray, placed: IntArray, cache: PolicyCache
+) -> _Program:
+    """Per-task arrays with each distinct request and policy term computed once (a run of 100k
+    tasks typically holds a few hundred of each)."""
+    n = len(tasks)
+    rows: dict[tuple[int, str, str], int] = {}
     unique: list[_StaticPart] = []
-    part = np.empty(len(parts), dtype=np.int64)
-    for i, p in enumerate(parts):
-        row = rows.get(id(p))
+    by_id: dict[int, int] = {}  # request lists are often shared objects: try identity first
+    by_value: dict[object, int] = {}
+    distinct: list[IntArray] = []
+    part = np.empty(n, dtype=np.int64)
+    which = np.empty(n, dtype=np.int64)
+    resources = index.resources
+    works = [t.workload for t in tasks]
+    reps = np.fromiter((w.replicas for w in works), dtype=np.int64, count=n)
+    for i, (task, w) in enumerate(zip(tasks, works, strict=True)):
+        requests = w.requests
+        v = by_id.get(id(requests))
+        if v is None:
+            v = by_value.get(requests)
+            if v is None:
+                v = by_value[requests] = len(distinct)
+                distinct.append(resource_vector(requests, resources))
+            by_id[id(requests)] = v
+        which[i] = v
+        key = (id(task.policy), w.api_version, w.kind)
+        row = rows.get(key)
         if row is None:
-            row = rows[id(p)] = len(unique)
-            unique.append(p)
+            row = rows[key] = len(unique)
+            unique.append(_part(index, task, distinct[v], free, placed, cache))
         part[i] = row
-    width = max((len(p.dynamic) for p in unique), default=0)
-    dyn_code = np.zeros((len(unique), max(width, 1)), dtype=np.int8)
-    dyn_weight = np.zeros((len(unique), max(width, 1)))
+    table = np.stack(distinct) if distinct else np.zeros((0, len(resources)), dtype=np.int64)
+    dyn_weight = np.zeros((len(unique), len(SUM_ORDER)))
     for row, p in enumerate(unique):
-        for d, (_, prio) in enumerate(p.dynamic):
-            dyn_code[row, d] = _CODES.get(prio.name, 0)  # Steady: 0, nothing runs there yet
-            dyn_weight[row, d] = prio.weight
-    names = index.resources
-    pods = np.array([n == "pods" for n in names])
-    scored = (req > 0) & ~pods[None, :]
+        for _, prio in p.dynamic:
+            col = SUM_ORDER.get(prio.name)  # Steady adds nothing: nothing runs anywhere yet
+            if col is not None:
+                dyn_weight[row, col] = prio.weight
+    pods = np.array([name == "pods" for name in resources])
+    scored = (table > 0) & ~pods[None, :]
     none = ~scored.any(axis=1)
     if none.any():
-        scored[none] = np.array([n in ("cpu", "memory") for n in names])[None, :]
+        scored[none] = np.array([name in ("cpu", "memory") for name in resources])[None, :]
+    if unique:
+        masked = np.where(
+            np.stack([p.both for p in unique]), np.stack([p.static_total for p in unique]), -np.inf
+        )
+    else:
+        masked = np.zeros((0, index.size))
     return _Program(
+        parts=tuple(unique),
         part=part,
-        static_ok=np.ascontiguousarray(np.stack([p.both for p in unique])),
-        static_total=np.ascontiguousarray(np.stack([p.static_total for p in unique])),
-        dyn_code=dyn_code,
+        masked=np.ascontiguousarray(masked),
         dyn_weight=dyn_weight,
-        requests=np.ascontiguousarray(req),
+        requests=np.ascontiguousarray(table[which]),
         replicas=reps,
-        scored=scored,
-        k=scored.sum(axis=1).astype(np.int64),
+        scored=np.ascontiguousarray(scored[which]),
+        k=scored.sum(axis=1).astype(np.int64)[which],
     )
 
 
-def _kernel_args(
-    index: FleetIndex, prog: _Program, rows: IntArray, free: IntArray, placed: IntArray
-) -> tuple[Any, ...]:
-    return (
-        prog.part[rows],
-        prog.requests[rows],
-        prog.replicas[rows],
-        prog.scored[rows],
-        prog.k[rows],
-        free,
-        index.allocatable_f,
-        index.inverse_allocatable,
-        index.limited,
-        index.name_rank,
-        placed,
-        prog.static_ok,
-        prog.static_total,
-        prog.dyn_code,
-        prog.dyn_weight,
-    )
+@dataclass(frozen=True, slots=True)
+class _Capacity:
+    """The capacity state clusters-last, as the kernels read it (every pass over contiguous rows)."""
+
+    free_t: IntArray
+    used_t: FloatArray
+    alloc_t: FloatArray
+    inv_t: FloatArray
+    lim_t: BoolArray
+
+    @classmethod
+    def of(cls, index: FleetIndex, free: IntArray) -> _Capacity:
+        """The state for ``free``; the float rows get a spare last row (zero used, zero inverse,
+        limited) that the fused kernel reads for an absent scored resource."""
+        r_count, c_count = len(index.resources), index.size
+        free_t = np.ascontiguousarray(free.T)
+        alloc_t = np.zeros((r_count + 1, c_count))
+        alloc_t[:r_count] = index.allocatable_f.T
+        inv_t = np.zeros((r_count + 1, c_count))
+        inv_t[:r_count] = index.inverse_allocatable.T
+        lim_t = np.ones((r_count + 1, c_count), dtype=np.bool_)
+        lim_t[:r_count] = index.limited.T
+        used_t = alloc_t.copy()
+        used_t[:r_count] -= free_t.astype(np.float64)
+        return cls(free_t=free_t, used_t=used_t, alloc_t=alloc_t, inv_t=inv_t, lim_t=lim_t)
 
 
-def _unschedulable(
+def _threads() -> int:
+    """Threads for a round's rows: numba's setting (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)."""
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def _explain_failures(
     index: FleetIndex,
-    task: PlacementTask,
-    request: IntArray,
+    tasks: Sequence[PlacementTask],
+    prog: _Program,
+    rows: Sequence[int],
     free: IntArray,
     placed: IntArray,
     cache: PolicyCache,
-) -> Outcome:
-    """Nothing fits: the pipeline says why (it changes nothing)."""
-    return place_workload(
-        index,
-        task.workload,
-        task.policy,
-        free=free,
-        request=request,
-        previous=np.zeros(index.size, dtype=np.int64),
-        placed=placed,
-        cache=cache,
-    )
+    failed: dict[int, Outcome],
+) -> None:
+    """Nothing fits these tasks: the pipeline says why (it changes nothing)."""
+    previous = np.zeros(index.size, dtype=np.int64)
+    for i in rows:
+        task = tasks[i]
+        failed[i] = place_workload(
+            index,
+            task.workload,
+            task.policy,
+            free=free,
+            request=prog.requests[i],
+            previous=previous,
+            placed=placed,
+            cache=cache,
+        )
 
 
 def place_sequential_run(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
-    requests: Sequence[IntArray],
     free: IntArray,
     placed: IntArray,
     cache: PolicyCache,
-) -> list[Outcome]:
+) -> Run:
     """Place single-shape tasks (in placement order) one by one with the compiled kernel, exactly as
     the pipeline would; updates ``free`` and ``placed``. Requires ``kernels.AVAILABLE``."""
     n = len(tasks)
-    req = np.stack(requests) if n else np.zeros((0, len(index.resources)), dtype=np.int64)
-    reps = np.array([t.workload.replicas for t in tasks], dtype=np.int64)
-    prog = _program(
-        index, [_part(index, t, req[i], free, placed, cache) for i, t in enumerate(tasks)], req, reps
-    )
+    prog = _program(index, tasks, free, placed, cache)
+    cap = _Capacity.of(index, free)
     chosen = np.full(n, -1, dtype=np.int64)
-    outcomes: list[Outcome] = []
+    failed: dict[int, Outcome] = {}
     start = 0
     while start < n:
-        rows = np.arange(start, n)
-        out = np.full(rows.size, -1, dtype=np.int64)
-        stop = start + int(kernels.place_run(*_kernel_args(index, prog, rows, free, placed), out))
-        chosen[start:stop] = out[: stop - start]
-        for i in range(start, stop):
-            outcomes.append(Outcome(chosen[i : i + 1].copy(), reps[i : i + 1].copy(), True))
+        stop = start + int(
+            kernels.place_run(
+                prog.part[start:],
+                prog.requests[start:],
+                prog.replicas[start:],
+                prog.scored[start:],
+                prog.k[start:],
+                cap.free_t,
+                cap.used_t,
+                cap.alloc_t,
+                cap.inv_t,
+                cap.lim_t,
+                index.name_rank,
+                placed,
+                prog.masked,
+                prog.dyn_weight,
+                chosen[start:],
+            )
+        )
         if stop < n:
-            outcomes.append(_unschedulable(index, tasks[stop], req[stop], free, placed, cache))
+            chosen[stop] = -1
+            free[:] = cap.free_t.T
+            _explain_failures(index, tasks, prog, [stop], free, placed, cache, failed)
         start = stop + 1
-    return outcomes
+    free[:] = cap.free_t.T
+    return Run(chosen, failed)
 
 
 def place_group(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
-    requests: Sequence[IntArray],
     free: IntArray,
     placed: IntArray,
     cache: PolicyCache,
     batch_size: int,
-) -> list[Outcome]:
+) -> Run:
     """Place batchable tasks (in placement order) round by round; updates ``free`` and ``placed``."""
+    prog = _program(index, tasks, free, placed, cache)
+    if kernels.AVAILABLE:
+        return _rounds_compiled(index, tasks, prog, free, placed, cache, batch_size)
+    return _rounds_numpy(index, tasks, prog, free, placed, cache, batch_size)
+
+
+def _rounds_compiled(
+    index: FleetIndex,
+    tasks: Sequence[PlacementTask],
+    prog: _Program,
+    free: IntArray,
+    placed: IntArray,
+    cache: PolicyCache,
+    batch_size: int,
+) -> Run:
+    """All rounds in compiled code; it returns to Python only to explain a task nothing fits."""
     n = len(tasks)
-    req = np.stack(requests) if n else np.zeros((0, len(index.resources)), dtype=np.int64)
-    reps = np.array([t.workload.replicas for t in tasks], dtype=np.int64)
-    parts = [_part(index, t, req[i], free, placed, cache) for i, t in enumerate(tasks)]
+    cap = _Capacity.of(index, free)
+    chosen = np.full(n, -2, dtype=np.int64)
+    failed: dict[int, Outcome] = {}
+    order = np.arange(n, dtype=np.int64)
+    carry = np.full(batch_size, -1, dtype=np.int64)
+    threads = _threads()
+    while True:
+        consumed, waiting, _ = kernels.place_rounds(
+            order,
+            prog.part,
+            prog.requests,
+            prog.replicas,
+            prog.scored,
+            prog.k,
+            cap.free_t,
+            cap.used_t,
+            cap.alloc_t,
+            cap.inv_t,
+            cap.lim_t,
+            index.name_rank,
+            placed,
+            prog.masked,
+            prog.dyn_weight,
+            batch_size,
+            threads,
+            chosen,
+            carry,
+        )
+        free[:] = cap.free_t.T
+        lost = np.flatnonzero(chosen == -1).tolist()
+        if lost:
+            # Nothing fits now and capacity only shrinks within a run: the pipeline says why.
+            _explain_failures(index, tasks, prog, lost, free, placed, cache, failed)
+            chosen[lost] = -3
+        order = order[int(consumed) :]
+        if order.size == 0 and int(waiting) == 0:
+            break
+        carry[int(waiting) :] = -1
+    chosen[chosen < 0] = -1
+    return Run(chosen, failed)
+
+
+def _rounds_numpy(
+    index: FleetIndex,
+    tasks: Sequence[PlacementTask],
+    prog: _Program,
+    free: IntArray,
+    placed: IntArray,
+    cache: PolicyCache,
+    batch_size: int,
+) -> Run:
+    """The same rounds without numba: factored numpy scores, vectorised conflict resolution."""
+    n = len(tasks)
+    req, reps = prog.requests, prog.replicas
+    parts = [prog.parts[j] for j in prog.part.tolist()]
     weights = _weights(parts)
-    prog = _program(index, parts, req, reps) if kernels.AVAILABLE else None
-    outcomes: list[Outcome | None] = [None] * n
+    chosen_all = np.full(n, -1, dtype=np.int64)
+    failed: dict[int, Outcome] = {}
     carry: list[int] = []  # losers of the last round, still ahead of every task not yet scored
     nxt = 0
-    empty = np.zeros(0, dtype=np.int64)
     while carry or nxt < n:
         fresh = range(nxt, min(n, nxt + batch_size - len(carry)))
         nxt = fresh.stop
         head = np.asarray([*carry, *fresh], dtype=np.int64)
-        if prog is not None:
-            chosen = np.full(head.size, -1, dtype=np.int64)
-            kernels.choose_rows(*_kernel_args(index, prog, head, free, placed), chosen)
-        else:
-            rows = [parts[i] for i in head.tolist()]
-            chosen = choose_batch(
-                index,
-                req[head],
-                reps[head],
-                np.stack([p.both for p in rows]),
-                np.stack([p.static_total for p in rows]),
-                weights[head],
-                free,
-                placed,
-            )
+        rows = [parts[i] for i in head.tolist()]
+        chosen = choose_batch(
+            index,
+            req[head],
+            reps[head],
+            np.stack([p.both for p in rows]),
+            np.stack([p.static_total for p in rows]),
+            weights[head],
+            free,
+            placed,
+        )
         need = req[head] * reps[head, None]
         accepted = resolve_conflicts(chosen, need, free)
         for j in np.flatnonzero(accepted).tolist():
@@ -423,10 +559,7 @@ def place_group(
             free[c] -= need[j]
             if reps[k] > 0:
                 placed[c] += 1
-            outcomes[k] = Outcome(np.array([c], dtype=np.int64), reps[k : k + 1].copy(), True)
-        for j in np.flatnonzero(chosen < 0).tolist():
-            k = int(head[j])
-            # Nothing fits now and capacity only shrinks within a batch: the pipeline says why.
-            outcomes[k] = _unschedulable(index, tasks[k], req[k], free, placed, cache)
+            chosen_all[k] = c
+        _explain_failures(index, tasks, prog, head[chosen < 0].tolist(), free, placed, cache, failed)
         carry = head[~(accepted | (chosen < 0))].tolist()
-    return [o if o is not None else Outcome(empty, empty, False) for o in outcomes]
+    return Run(chosen_all, failed)
