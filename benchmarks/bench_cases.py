@@ -28,7 +28,7 @@ import numpy as np
 
 from tmc_core.model import Decision, Fleet
 from tmc_core.placement import kernels
-from tmc_core.placement.batch import Assignment, PlacementTask, assign_batch, place_batch
+from tmc_core.placement.batch import DEFAULT_BATCH_SIZE, Assignment, PlacementTask, assign_batch, place_batch
 from tmc_core.placement.index import FleetIndex
 from tmc_core.simulate import Shape, synthetic_fleet, synthetic_workloads
 
@@ -114,7 +114,7 @@ def warm_jit() -> float:
     return time.perf_counter() - start
 
 
-BATCH_SIZE = 256
+BATCH_SIZE = DEFAULT_BATCH_SIZE
 """``assign_batch``'s default ``batch_size``."""
 
 

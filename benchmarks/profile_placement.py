@@ -68,7 +68,7 @@ class KernelCounter:
             self.seconds[name] += time.perf_counter() - start
             self.calls[name] += 1
             # place_run scores each workload it is given once; place_rounds reports its rows.
-            self.rows[name] += int(out[2]) if name == "place_rounds" else int(args[0].shape[0])
+            self.rows[name] += int(out[2]) if name == "place_rounds" else int(args[0][0].shape[0])
             return out
 
         return counted

@@ -122,3 +122,26 @@ def test_compiled_kernel_and_numpy_give_identical_decisions(
         mp.setattr(kernels, "AVAILABLE", False)
         plain = place_batch(fleet, tasks)
     assert compiled == plain
+
+
+@SETTINGS
+@given(single_worlds(), st.sampled_from(["sequential", "batched"]), st.integers(1, 5))
+def test_compacted_columns_give_the_same_decisions(
+    world: tuple[list[Cluster], list[PlacementTask]], mode: str, batch_size: int
+) -> None:
+    """Per-term compacted columns only drop clusters a term excludes; nothing else may change."""
+    import pytest
+
+    from tmc_core.placement import kernels, single
+
+    if not kernels.AVAILABLE:
+        pytest.skip("numba not installed (the 'fast' extra)")
+    fleet, tasks = world
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(single, "COMPACT_MIN_TASKS_PER_TERM", 1_000_000)
+        shared = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(single, "COMPACT_MIN_TASKS_PER_TERM", 0)
+        mp.setattr(single, "COMPACT_MAX_SHARE", 1.0)
+        compact = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+    assert compact == shared

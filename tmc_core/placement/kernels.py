@@ -1,18 +1,23 @@
 """Compiled kernels for single-cluster placement (optional: the ``fast`` extra, numba).
 
 For a workload that goes whole to exactly one cluster, placement is "which feasible cluster scores
-best". One row of that question is answered in a few straight passes over the clusters, each a
-branch-free loop the compiler vectorises: the policy term's static scores (excluded clusters already
-at -inf), the resource-fit filter, the used fractions of the scored resources with their mean and
-standard deviation, one pass per capacity-dependent prioritizer (LeastAllocated, MostAllocated,
-BalancedAllocation, Balance), then the pick (score desc, room desc, name asc). The arithmetic is
-written in the same order as the numpy plugins, so both give bit-identical scores; the property
-tests check it.
+best". One row of that question is answered in a few straight passes, each a branch-free loop the
+compiler vectorises: the policy term's static scores, the resource-fit filter, one fused pass for
+the used fractions of the scored resources, their mean and standard deviation and the four
+capacity-dependent prioritizers (LeastAllocated, MostAllocated, BalancedAllocation, Balance), then
+the pick (score desc, room desc, name asc). The arithmetic is written in the same order as the
+numpy plugins, so both give bit-identical scores; the property tests check it.
 
-Capacity is held clusters-last (``free_t``, ``used_t``, ... of shape (R, C)) so that every pass reads
-contiguous memory. Two drivers use the row: ``place_run`` (sequential semantics, one workload after
-the other) and ``place_rounds`` (batched semantics: rounds of rows scored against one snapshot, in
-parallel, then conflicts resolved in placement order), so a whole run is one compiled call.
+The state is laid out in *columns*, clusters-last (``free_t``, ``used_t``, ... of shape (R, K)), so
+every pass reads contiguous memory. Each policy term owns a range of columns ``start[p]`` ..
+``start[p] + count[p]``: either every cluster (ranges shared by all terms) or only the clusters its
+static filters admit (one compacted copy per term, so a row never touches a cluster its term
+excludes). ``cluster_of`` maps a column to its cluster; ``ccols[cstart[c]:cstart[c + 1]]`` lists the
+columns of cluster ``c``, all of which change together when a workload lands on it.
+
+Two drivers use the row: ``place_run`` (sequential semantics, one workload after the other) and
+``place_rounds`` (batched semantics: rounds of rows scored against one snapshot, in parallel, then
+conflicts resolved in placement order), so a whole run is one compiled call.
 
 Without numba, ``AVAILABLE`` is False and the pipeline runs in numpy only.
 """
@@ -24,8 +29,7 @@ from typing import Any, cast
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "choose_rows", "place_rounds", "place_run"]
-
+__all__ = ["AVAILABLE", "place_rounds", "place_run"]
 
 _numba: Any
 try:  # pragma: no cover - exercised when the extra is installed
@@ -35,141 +39,146 @@ except ImportError:  # pragma: no cover
 
 AVAILABLE = _numba is not None
 
+# Positions in the ``state`` tuple the drivers take (arrays over columns, see the module text).
+FREE, USED, ALLOC, INV, LIM, PLACED, RANK, CLUSTER, CCOLS, CSTART, NEGATIVE = range(11)
+# Positions in the ``terms`` tuple: per policy term its column range, the offset of its static
+# scores (-inf where a static filter excludes) in the flat ``STATIC`` array, and its dynamic weights.
+START, COUNT, STATIC, SOFS, WEIGHTS = range(5)
 
-def _room(free_t: Any, c: int, request: Any) -> int:
-    """Replicas that fit on cluster ``c`` (min over requested resources of free // request)."""
+
+def _room(free_t: Any, col: int, request: Any) -> int:
+    """Replicas that fit in column ``col`` (min over requested resources of free // request)."""
     room = np.int64(1) << np.int64(62)
-    for r in range(free_t.shape[0]):
+    for r in range(request.shape[0]):
         q = request[r]
         if q > 0:
-            room = min(room, free_t[r, c] // q)
+            room = min(room, free_t[r, col] // q)
     return int(room)
 
 
-def _row(
-    part: int,
-    request: Any,
-    need: int,
-    scored: Any,
-    k: int,
-    free_t: Any,
-    used_t: Any,
-    inv_t: Any,
-    lim_t: Any,
-    name_rank: Any,
-    placed: Any,
-    masked: Any,
-    dyn_weight: Any,
-    buf: Any,
-) -> int:
-    """The chosen cluster for one workload, or -1 when no cluster passes.
+def _row(part: int, request: Any, need: int, scored: Any, k: int, state: Any, terms: Any, buf: Any) -> int:
+    """The chosen column for one workload, or -1 when no cluster passes.
 
-    ``buf`` is scratch of shape (R + 3, C). ``used_t``, ``inv_t`` and ``lim_t`` carry one extra,
-    last row (zero, zero, limited) that stands in for an absent scored resource. Fit is checked by
-    multiplication (free >= need x request per resource); the division that gives a cluster's room
-    is done only to break exact score ties.
+    ``buf`` is scratch of shape (R + 3, K) (the row's totals go in ``buf[0][:count]``); ``used_t``,
+    ``inv_t`` and ``lim_t`` carry one extra, last row (zero, zero, limited) that stands in for an
+    absent scored resource. Fit is checked by multiplication (free >= need x request per resource);
+    the division that gives a cluster's room is done only to break exact score ties.
     """
-    r_count, c_count = free_t.shape
-    total = buf[0]
-    srow = masked[part]
-    for c in range(c_count):
-        total[c] = srow[c]
-    for r in range(r_count):
+    free_t = state[FREE]
+    lo = terms[START][part]
+    n = terms[COUNT][part]
+    # Slices, not offsets into whole rows: the compiler vectorises loops over a slice's own indices.
+    total = buf[0][:n]
+    so = terms[SOFS][part]
+    static = terms[STATIC][so : so + n]
+    # Fit: up to four resources in one pass; the spare last row of free_t (never short) fills the
+    # unused slots. A resource the workload does not ask for needs no check while no free amount
+    # is negative (the drivers' ``state`` says so), otherwise every resource is checked.
+    spare = free_t.shape[0] - 1
+    checks = np.full(4, spare, dtype=np.int64)
+    limits = np.zeros(4, dtype=np.int64)
+    m = 0
+    overflow = False
+    for r in range(request.shape[0]):
         limit = need * request[r]
-        fr = free_t[r]
-        for c in range(c_count):
-            if fr[c] < limit:
-                total[c] = -np.inf
-    weights = dyn_weight[part]
-    top = _top_placed_jit(total, placed) if weights[3] != 0.0 else 0.0
+        if limit > 0 or state[NEGATIVE][0]:
+            if m < 4:
+                checks[m] = r
+                limits[m] = limit
+                m += 1
+            else:
+                overflow = True
+    f0, f1 = free_t[checks[0], lo : lo + n], free_t[checks[1], lo : lo + n]
+    f2, f3 = free_t[checks[2], lo : lo + n], free_t[checks[3], lo : lo + n]
+    l0, l1, l2, l3 = limits[0], limits[1], limits[2], limits[3]
+    for j in range(n):
+        fits = (f0[j] >= l0) & (f1[j] >= l1) & (f2[j] >= l2) & (f3[j] >= l3)
+        total[j] = static[j] if fits else -np.inf
+    if overflow:
+        for r in range(request.shape[0]):
+            limit = need * request[r]
+            fr = free_t[r, lo : lo + n]
+            for j in range(n):
+                if fr[j] < limit:
+                    total[j] = -np.inf
+    weights = terms[WEIGHTS][part]
+    top = _top_placed_jit(total, state[PLACED][lo : lo + n]) if weights[3] != 0.0 else 0.0
     if weights[0] != 0.0 or weights[1] != 0.0 or weights[2] != 0.0 or weights[3] != 0.0:
-        if k > 4:
-            _general_jit(request, k, scored, used_t, inv_t, lim_t, placed, top, weights, buf)
+        if k < 2 or k > 4:
+            _general_jit(request, k, scored, state, lo, n, top, weights, buf)
         else:
-            _fused_jit(request, k, scored, used_t, inv_t, lim_t, placed, top, weights, total)
-    return _pick_jit(total, free_t, request, name_rank)
-
-
-def _pick(total: Any, free_t: Any, request: Any, name_rank: Any) -> int:
-    """Index of the highest total (-1 when every total is -inf); an exact tie goes to more room,
-    then the lower name (the pipeline's rank order)."""
-    c_count = total.shape[0]
-    best_total = _top_jit(total)
-    if best_total == -np.inf:
+            _fused_jit(request, k, scored, state, lo, n, top, weights, total)
+    best, ties = _argmax_jit(total)
+    if best < 0:
         return -1
-    ties = 0
-    for c in range(c_count):
-        ties += total[c] == best_total
-    best = 0
-    while total[best] != best_total:
-        best += 1
-    if ties == 1:
-        return best
-    best_room = _room_jit(free_t, best, request)
-    for c in range(best + 1, c_count):
-        if total[c] == best_total:
-            room = _room_jit(free_t, c, request)
-            if room > best_room or (room == best_room and name_rank[c] < name_rank[best]):
-                best = c
-                best_room = room
-    return best
+    if ties > 1:
+        # Exact tie: more room first, then the lower name (the pipeline's rank order).
+        rank = state[RANK]
+        best_total = total[best]
+        best_room = _room_jit(free_t, lo + best, request)
+        for j in range(best + 1, n):
+            if total[j] == best_total:
+                room = _room_jit(free_t, lo + j, request)
+                if room > best_room or (room == best_room and rank[lo + j] < rank[lo + best]):
+                    best = j
+                    best_room = room
+    result: int = lo + best
+    return result
 
 
-def _top(total: Any) -> float:
-    """The largest value, kept in 8 independent lanes so that the compiler vectorises the scan (a
-    single running maximum is one long dependency chain)."""
-    lanes = np.full(8, -np.inf)
+def _argmax(total: Any) -> tuple[int, int]:
+    """The first index of the largest of ``total`` and how many entries equal it; (-1, 0) when
+    all are -inf. The maximum is kept in 8 independent lanes so that the compiler vectorises the
+    scan (a single running maximum is one long dependency chain); the index and the count are
+    integer reductions, which vectorise as they are."""
     n = total.shape[0]
     body = n - n % 8
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = -np.inf
     for c in range(0, body, 8):
-        for j in range(8):
-            v = total[c + j]
-            lanes[j] = v if v > lanes[j] else lanes[j]
-    best = -np.inf
-    for j in range(8):
-        best = lanes[j] if lanes[j] > best else best
+        m0 = total[c] if total[c] > m0 else m0
+        m1 = total[c + 1] if total[c + 1] > m1 else m1
+        m2 = total[c + 2] if total[c + 2] > m2 else m2
+        m3 = total[c + 3] if total[c + 3] > m3 else m3
+        m4 = total[c + 4] if total[c + 4] > m4 else m4
+        m5 = total[c + 5] if total[c + 5] > m5 else m5
+        m6 = total[c + 6] if total[c + 6] > m6 else m6
+        m7 = total[c + 7] if total[c + 7] > m7 else m7
     for c in range(body, n):
-        best = total[c] if total[c] > best else best
-    return float(best)
+        m0 = total[c] if total[c] > m0 else m0
+    best_value = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    if best_value == -np.inf:
+        return -1, 0
+    first = n
+    ties = 0
+    for c in range(n):
+        hit = total[c] == best_value
+        first = min(first, c if hit else n)
+        ties += hit
+    return first, ties
 
 
 def _top_placed(total: Any, placed: Any) -> float:
-    """The most workloads any still-feasible cluster (total above -inf) holds (Balance's scale),
-    in 8 lanes like ``_top``."""
-    lanes = np.zeros(8, dtype=np.int64)
-    n = total.shape[0]
-    body = n - n % 8
-    for c in range(0, body, 8):
-        for j in range(8):
-            v = placed[c + j] if total[c + j] > -np.inf else 0
-            lanes[j] = v if v > lanes[j] else lanes[j]
+    """The most workloads any still-feasible column (total above -inf) holds (Balance's scale)."""
     best = 0
-    for j in range(8):
-        best = lanes[j] if lanes[j] > best else best
-    for c in range(body, n):
+    for c in range(total.shape[0]):
         v = placed[c] if total[c] > -np.inf else 0
-        best = v if v > best else best
+        best = max(best, v)
     return float(best)
 
 
 def _scores_fused(
-    request: Any,
-    k: int,
-    scored: Any,
-    used_t: Any,
-    inv_t: Any,
-    lim_t: Any,
-    placed: Any,
-    top: float,
-    weights: Any,
-    total: Any,
+    request: Any, k: int, scored: Any, state: Any, lo: int, n: int, top: float, weights: Any, total: Any
 ) -> None:
-    """Add the capacity-dependent scores to ``total`` in one pass (at most 4 scored resources).
+    """Add the capacity-dependent scores to ``total[:n]`` in one pass (2 to 4 scored resources).
 
     Absent resources read the spare last row and add exact zeros, and absent prioritizers have
     weight 0 (adding an exact zero), so every total is bit-identical to the pipeline's (the same
     sums in the same order, ``SUM_ORDER``) while the loop stays branch-free.
     """
+    used_t = state[USED]
+    inv_t = state[INV]
+    lim_t = state[LIM]
+    placed = state[PLACED]
     dummy = used_t.shape[0] - 1
     rows = np.full(4, dummy, dtype=np.int64)
     qs = np.zeros(4)
@@ -181,18 +190,29 @@ def _scores_fused(
             qs[j] = float(request[r])
             on[j] = 1.0
             j += 1
-    u0, u1, u2, u3 = used_t[rows[0]], used_t[rows[1]], used_t[rows[2]], used_t[rows[3]]
-    i0, i1, i2, i3 = inv_t[rows[0]], inv_t[rows[1]], inv_t[rows[2]], inv_t[rows[3]]
-    l0, l1, l2, l3 = lim_t[rows[0]], lim_t[rows[1]], lim_t[rows[2]], lim_t[rows[3]]
+    hi = lo + n
+    u0, u1, u2, u3 = (
+        used_t[rows[0], lo:hi],
+        used_t[rows[1], lo:hi],
+        used_t[rows[2], lo:hi],
+        used_t[rows[3], lo:hi],
+    )
+    i0, i1, i2, i3 = (
+        inv_t[rows[0], lo:hi],
+        inv_t[rows[1], lo:hi],
+        inv_t[rows[2], lo:hi],
+        inv_t[rows[3], lo:hi],
+    )
+    l0, l1 = lim_t[rows[0], lo:hi], lim_t[rows[1], lo:hi]
+    l2, l3 = lim_t[rows[2], lo:hi], lim_t[rows[3], lo:hi]
+    placed = placed[lo:hi]
     q0, q1, q2, q3 = qs[0], qs[1], qs[2], qs[3]
-    m1, m2, m3 = on[1], on[2], on[3]
-    kf = float(max(k, 1))
-    some = k > 0
-    pair = k >= 2
-    topped = top > 0.0
-    safe_top = top if topped else 1.0
+    m2, m3 = on[2], on[3]
+    kf = float(k)
+    # With top == 0 every feasible column holds nothing, so placed / 1 gives Balance's 100 exactly.
+    safe_top = top if top > 0.0 else 1.0
     w_least, w_most, w_balanced, w_balance = weights[0], weights[1], weights[2], weights[3]
-    for c in range(total.shape[0]):
+    for c in range(n):
         x0 = min(max((u0[c] + q0) * i0[c] if l0[c] else 1.0, 0.0), 1.0)
         x1 = min(max((u1[c] + q1) * i1[c] if l1[c] else 1.0, 0.0), 1.0)
         x2 = min(max((u2[c] + q2) * i2[c] if l2[c] else 1.0, 0.0), 1.0)
@@ -202,194 +222,120 @@ def _scores_fused(
         d1 = x1 - mean
         d2 = x2 - mean
         d3 = x3 - mean
-        ss = (((d0 * d0) + (d1 * d1) * m1) + (d2 * d2) * m2) + (d3 * d3) * m3
+        ss = (((d0 * d0) + (d1 * d1)) + (d2 * d2) * m2) + (d3 * d3) * m3
         t = total[c]
-        t += w_least * ((1.0 - mean) * 100.0 if some else 100.0)
-        t += w_most * (mean * 100.0 if some else 0.0)
-        t += w_balanced * (min(max((1.0 - np.sqrt(ss / kf)) * 100.0, 0.0), 100.0) if pair else 100.0)
-        t += w_balance * ((1.0 - float(placed[c]) / safe_top) * 100.0 if topped else 100.0)
+        t += w_least * ((1.0 - mean) * 100.0)
+        t += w_most * (mean * 100.0)
+        t += w_balanced * min(max((1.0 - np.sqrt(ss / kf)) * 100.0, 0.0), 100.0)
+        t += w_balance * ((1.0 - float(placed[c]) / safe_top) * 100.0)
         total[c] = t
 
 
 def _scores_general(
-    request: Any,
-    k: int,
-    scored: Any,
-    used_t: Any,
-    inv_t: Any,
-    lim_t: Any,
-    placed: Any,
-    top: float,
-    weights: Any,
-    buf: Any,
+    request: Any, k: int, scored: Any, state: Any, lo: int, n: int, top: float, weights: Any, buf: Any
 ) -> None:
-    """Add the capacity-dependent scores to ``buf[0]``, one pass per step (any number of scored
-    resources), in the same order as the fused pass."""
-    c_count = buf.shape[1]
+    """Add the capacity-dependent scores to ``buf[0][:n]``, one pass per step (any number of scored
+    resources, none included), in the same order as the fused pass."""
+    used_t = state[USED]
+    inv_t = state[INV]
+    lim_t = state[LIM]
+    placed = state[PLACED]
     total = buf[0]
     r_count = buf.shape[0] - 3
     mean = buf[r_count + 1]
     std = buf[r_count + 2]
-    j = 0
+    i = 0
     for r in range(scored.shape[0]):
         if scored[r]:
             q = float(request[r])
-            used = used_t[r]
-            inv = inv_t[r]
-            lim = lim_t[r]
-            x = buf[1 + j]
-            for c in range(c_count):
-                v = (used[c] + q) * inv[c] if lim[c] else 1.0
-                x[c] = min(max(v, 0.0), 1.0)
-            j += 1
-    for c in range(c_count):
-        mean[c] = 0.0
+            used = used_t[r, lo : lo + n]
+            inv = inv_t[r, lo : lo + n]
+            lim = lim_t[r, lo : lo + n]
+            x = buf[1 + i]
+            for j in range(n):
+                v = (used[j] + q) * inv[j] if lim[j] else 1.0
+                x[j] = min(max(v, 0.0), 1.0)
+            i += 1
+    for j in range(n):
+        mean[j] = 0.0
     for i in range(k):
         x = buf[1 + i]
-        for c in range(c_count):
-            mean[c] += x[c]
-    for c in range(c_count):
-        mean[c] = mean[c] / k
-    for c in range(c_count):
-        std[c] = 0.0
+        for j in range(n):
+            mean[j] += x[j]
+    for j in range(n):
+        mean[j] = mean[j] / max(k, 1)
+    for j in range(n):
+        std[j] = 0.0
     for i in range(k):
         x = buf[1 + i]
-        for c in range(c_count):
-            dv = x[c] - mean[c]
-            std[c] += dv * dv
-    for c in range(c_count):
-        std[c] = np.sqrt(std[c] / k)
-    for c in range(c_count):
-        t = total[c]
-        t += weights[0] * ((1.0 - mean[c]) * 100.0)
-        t += weights[1] * (mean[c] * 100.0)
-        t += weights[2] * min(max((1.0 - std[c]) * 100.0, 0.0), 100.0)
-        t += weights[3] * ((1.0 - float(placed[c]) / top) * 100.0 if top > 0.0 else 100.0)
-        total[c] = t
+        for j in range(n):
+            dv = x[j] - mean[j]
+            std[j] += dv * dv
+    for j in range(n):
+        std[j] = np.sqrt(std[j] / max(k, 1))
+    for j in range(n):
+        t = total[j]
+        t += weights[0] * ((1.0 - mean[j]) * 100.0 if k > 0 else 100.0)
+        t += weights[1] * (mean[j] * 100.0 if k > 0 else 0.0)
+        t += weights[2] * (min(max((1.0 - std[j]) * 100.0, 0.0), 100.0) if k >= 2 else 100.0)
+        t += weights[3] * ((1.0 - float(placed[lo + j]) / top) * 100.0 if top > 0.0 else 100.0)
+        total[j] = t
 
 
-def _take(c: int, request: Any, need: int, free_t: Any, used_t: Any, alloc_t: Any, placed: Any) -> None:
-    """Consume ``need`` replicas of ``request`` on cluster ``c``."""
-    for r in range(free_t.shape[0]):
-        free_t[r, c] -= need * request[r]
-        used_t[r, c] = alloc_t[r, c] - float(free_t[r, c])
-    if need > 0:
-        placed[c] += 1
+def _take(c: int, request: Any, need: int, state: Any) -> None:
+    """Consume ``need`` replicas of ``request`` on cluster ``c`` (every column of it)."""
+    free_t = state[FREE]
+    used_t = state[USED]
+    alloc_t = state[ALLOC]
+    placed = state[PLACED]
+    ccols = state[CCOLS]
+    cstart = state[CSTART]
+    for m in range(cstart[c], cstart[c + 1]):
+        col = ccols[m]
+        for r in range(request.shape[0]):
+            free_t[r, col] -= need * request[r]
+            used_t[r, col] = alloc_t[r, col] - float(free_t[r, col])
+        if need > 0:
+            placed[col] += 1
 
 
-def _place_run(
-    parts: Any,
-    requests: Any,
-    replicas: Any,
-    scored: Any,
-    ks: Any,
-    free_t: Any,
-    used_t: Any,
-    alloc_t: Any,
-    inv_t: Any,
-    lim_t: Any,
-    name_rank: Any,
-    placed: Any,
-    masked: Any,
-    dyn_weight: Any,
-    chosen: Any,
-) -> int:
-    """Sequentially place single-cluster workloads, updating capacity and ``placed``; stops at the
-    first workload nothing fits and returns its position (``len`` when all were placed)."""
-    r_count, c_count = free_t.shape
-    buf = np.empty((r_count + 3, c_count))
+def _place_run(tasks: Any, state: Any, terms: Any, chosen: Any) -> int:
+    """Sequentially place single-cluster workloads (``tasks``: part, requests, replicas, scored,
+    k), updating the state; ``chosen[i]`` receives the cluster of workload ``i``. Stops at the first
+    workload nothing fits and returns its position (``len`` when all were placed)."""
+    parts, requests, replicas, scored, ks = tasks
+    buf = np.empty((requests.shape[1] + 3, terms[COUNT].max() if terms[COUNT].size else 0))
+    cluster_of = state[CLUSTER]
     for i in range(parts.shape[0]):
-        c = _row_jit(
-            parts[i],
-            requests[i],
-            replicas[i],
-            scored[i],
-            ks[i],
-            free_t,
-            used_t,
-            inv_t,
-            lim_t,
-            name_rank,
-            placed,
-            masked,
-            dyn_weight,
-            buf,
-        )
-        chosen[i] = c
-        if c < 0:
+        col = _row_jit(parts[i], requests[i], replicas[i], scored[i], ks[i], state, terms, buf)
+        if col < 0:
+            chosen[i] = -1
             return i
-        _take_jit(c, requests[i], replicas[i], free_t, used_t, alloc_t, placed)
+        c = cluster_of[col]
+        chosen[i] = c
+        _take_jit(c, requests[i], replicas[i], state)
     done: int = parts.shape[0]
     return done
 
 
-def _choose_rows(
-    rows: Any,
-    parts: Any,
-    requests: Any,
-    replicas: Any,
-    scored: Any,
-    ks: Any,
-    free_t: Any,
-    used_t: Any,
-    inv_t: Any,
-    lim_t: Any,
-    name_rank: Any,
-    placed: Any,
-    masked: Any,
-    dyn_weight: Any,
-    bufs: Any,
-    chosen: Any,
-) -> None:
-    """Best cluster for each workload ``rows[j]`` against one snapshot, into ``chosen[j]``.
-
-    ``bufs`` holds one scratch block per thread (T, R + 3, C); thread ``t`` takes rows t, t + T, ...
-    """
+def _choose_rows(rows: Any, tasks: Any, state: Any, terms: Any, bufs: Any, picks: Any) -> None:
+    """Best cluster for each workload ``rows[j]`` against one snapshot, into ``picks[j]`` (-1 when
+    none fits). ``bufs`` holds one scratch block per thread; thread ``t`` takes rows t, t + T, ..."""
+    parts, requests, replicas, scored, ks = tasks
+    cluster_of = state[CLUSTER]
     threads = bufs.shape[0]
     n = rows.shape[0]
     for t in _prange(threads):
         buf = bufs[t]
         for j in range(t, n, threads):
             i = rows[j]
-            chosen[j] = _row_jit(
-                parts[i],
-                requests[i],
-                replicas[i],
-                scored[i],
-                ks[i],
-                free_t,
-                used_t,
-                inv_t,
-                lim_t,
-                name_rank,
-                placed,
-                masked,
-                dyn_weight,
-                buf,
-            )
+            col = _row_jit(parts[i], requests[i], replicas[i], scored[i], ks[i], state, terms, buf)
+            picks[j] = cluster_of[col] if col >= 0 else -1
 
 
 def _place_rounds(
-    order: Any,
-    parts: Any,
-    requests: Any,
-    replicas: Any,
-    scored: Any,
-    ks: Any,
-    free_t: Any,
-    used_t: Any,
-    alloc_t: Any,
-    inv_t: Any,
-    lim_t: Any,
-    name_rank: Any,
-    placed: Any,
-    masked: Any,
-    dyn_weight: Any,
-    batch_size: int,
-    threads: int,
-    chosen: Any,
-    carry: Any,
-) -> Any:
+    order: Any, tasks: Any, state: Any, terms: Any, batch_size: int, threads: int, chosen: Any, carry: Any
+) -> tuple[int, int, int]:
     """Place the workloads ``order`` lists (placement order) in rounds of ``batch_size``.
 
     Each round scores its rows against the capacity at its start; then, in placement order, a
@@ -401,12 +347,17 @@ def _place_rounds(
     how many of ``order`` were taken into rounds, how many losers wait in ``carry[:waiting]``, and
     how many rows were scored (losers are scored again in the next round).
     """
-    r_count, c_count = free_t.shape
+    requests = tasks[1]
+    replicas = tasks[2]
+    free_t = state[FREE]
+    first_col = state[CCOLS]
+    cstart = state[CSTART]
     n = order.shape[0]
     head = np.empty(batch_size, dtype=np.int64)
     pick = np.empty(batch_size, dtype=np.int64)
-    bufs = np.empty((threads, r_count + 3, c_count))
-    blocked = np.zeros(c_count, dtype=np.bool_)
+    width = terms[COUNT].max() if terms[COUNT].size else 0
+    bufs = np.empty((threads, requests.shape[1] + 3, width))
+    blocked = np.zeros(cstart.shape[0] - 1, dtype=np.bool_)
     waiting = 0
     for j in range(carry.shape[0]):
         if carry[j] < 0:
@@ -426,43 +377,9 @@ def _place_rounds(
         rows = head[:h]
         scored_rows += h
         if threads > 1 and h > 1:
-            _choose_rows_par(
-                rows,
-                parts,
-                requests,
-                replicas,
-                scored,
-                ks,
-                free_t,
-                used_t,
-                inv_t,
-                lim_t,
-                name_rank,
-                placed,
-                masked,
-                dyn_weight,
-                bufs,
-                pick,
-            )
+            _choose_rows_par(rows, tasks, state, terms, bufs, pick)
         else:
-            _choose_rows_ser(
-                rows,
-                parts,
-                requests,
-                replicas,
-                scored,
-                ks,
-                free_t,
-                used_t,
-                inv_t,
-                lim_t,
-                name_rank,
-                placed,
-                masked,
-                dyn_weight,
-                bufs[:1],
-                pick,
-            )
+            _choose_rows_ser(rows, tasks, state, terms, bufs[:1], pick)
         waiting = 0
         unplaceable = False
         for j in range(h):
@@ -474,12 +391,13 @@ def _place_rounds(
                 continue
             fits = not blocked[c]
             if fits:
-                for r in range(r_count):
-                    if free_t[r, c] < replicas[i] * requests[i, r]:
+                col = first_col[cstart[c]]
+                for r in range(requests.shape[1]):
+                    if free_t[r, col] < replicas[i] * requests[i, r]:
                         fits = False
                         break
             if fits:
-                _take_jit(c, requests[i], replicas[i], free_t, used_t, alloc_t, placed)
+                _take_jit(c, requests[i], replicas[i], state)
                 chosen[i] = c
             else:
                 blocked[c] = True
@@ -495,25 +413,22 @@ def _place_rounds(
 
 _prange: Any
 _room_jit: Callable[..., int]
-_row_jit: Callable[..., int]
-_pick_jit: Callable[..., int]
-_top_jit: Callable[..., float]
+_argmax_jit: Callable[..., tuple[int, int]]
 _top_placed_jit: Callable[..., float]
 _fused_jit: Callable[..., None]
 _general_jit: Callable[..., None]
+_row_jit: Callable[..., int]
 _take_jit: Callable[..., None]
 _choose_rows_par: Callable[..., None]
 _choose_rows_ser: Callable[..., None]
 place_run: Callable[..., int]
 place_rounds: Callable[..., tuple[int, int, int]]
-choose_rows: Callable[..., None]
 if AVAILABLE:  # pragma: no branch
     _prange = _numba.prange
     _jit = _numba.njit(cache=True, nogil=True)
     _room_jit = cast(Callable[..., int], _jit(_room))
-    _top_jit = cast(Callable[..., float], _jit(_top))
+    _argmax_jit = cast(Callable[..., tuple[int, int]], _jit(_argmax))
     _top_placed_jit = cast(Callable[..., float], _jit(_top_placed))
-    _pick_jit = cast(Callable[..., int], _jit(_pick))
     _fused_jit = cast(Callable[..., None], _jit(_scores_fused))
     _general_jit = cast(Callable[..., None], _jit(_scores_general))
     _row_jit = cast(Callable[..., int], _jit(_row))
@@ -523,12 +438,10 @@ if AVAILABLE:  # pragma: no branch
     _choose_rows_par = cast(Callable[..., None], _par(_choose_rows))
     place_run = cast(Callable[..., int], _jit(_place_run))
     place_rounds = cast(Callable[..., tuple[int, int, int]], _jit(_place_rounds))
-    choose_rows = _choose_rows_par
 else:  # pragma: no cover
     _prange = range
     _room_jit = _room
-    _pick_jit = _pick
-    _top_jit = _top
+    _argmax_jit = _argmax
     _top_placed_jit = _top_placed
     _fused_jit = _scores_fused
     _general_jit = _scores_general
@@ -537,4 +450,3 @@ else:  # pragma: no cover
     _choose_rows_ser = _choose_rows_par = _choose_rows
     place_run = _place_run
     place_rounds = _place_rounds
-    choose_rows = _choose_rows

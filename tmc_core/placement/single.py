@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,11 +46,13 @@ from tmc_core.placement.task import PlacementTask
 
 __all__ = [
     "BATCHED_DYNAMIC",
+    "Program",
     "Run",
     "batchable",
     "choose_batch",
     "place_group",
     "place_sequential_run",
+    "program",
     "resolve_conflicts",
     "single_policy",
     "single_shape",
@@ -272,7 +275,7 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
-class _Program:
+class Program:
     """Arrays the kernels read: one row per distinct policy term, one per workload."""
 
     parts: tuple[_StaticPart, ...]
@@ -284,10 +287,23 @@ class _Program:
     scored: BoolArray
     k: IntArray
 
+    def take(self, rows: IntArray) -> Program:
+        """The program of the workloads ``rows`` (in that order); the term tables are shared."""
+        return Program(
+            parts=self.parts,
+            part=self.part[rows],
+            masked=self.masked,
+            dyn_weight=self.dyn_weight,
+            requests=self.requests[rows],
+            replicas=self.replicas[rows],
+            scored=self.scored[rows],
+            k=self.k[rows],
+        )
 
-def _program(
+
+def program(
     index: FleetIndex, tasks: Sequence[PlacementTask], free: IntArray, placed: IntArray, cache: PolicyCache
-) -> _Program:
+) -> Program:
     """Per-task arrays with each distinct request and policy term computed once (a run of 100k
     tasks typically holds a few hundred of each)."""
     n = len(tasks)
@@ -335,7 +351,7 @@ def _program(
         )
     else:
         masked = np.zeros((0, index.size))
-    return _Program(
+    return Program(
         parts=tuple(unique),
         part=part,
         masked=np.ascontiguousarray(masked),
@@ -347,31 +363,95 @@ def _program(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Capacity:
-    """The capacity state clusters-last, as the kernels read it (every pass over contiguous rows)."""
+COMPACT_MIN_TASKS_PER_TERM = 4
+"""Compaction needs at least this many tasks per distinct policy term: a copy of a term's columns
+costs about as much as scoring one row."""
 
-    free_t: IntArray
-    used_t: FloatArray
-    alloc_t: FloatArray
-    inv_t: FloatArray
-    lim_t: BoolArray
+COMPACT_MAX_SHARE = 0.4
+"""Compact when an average row would touch at most this share of the clusters. One copy of the
+columns per term saves each row the clusters its term excludes, but the copies together are larger
+than the caches; measured on the benchmark fleets (70% admitted), shared columns were faster at
+both 1k and 5k clusters, so compaction waits for terms that exclude most of the fleet."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The state the kernels read and change, in columns (see ``tmc_core.placement.kernels``)."""
+
+    state: tuple[Any, ...]
+    terms: tuple[Any, ...]
 
     @classmethod
-    def of(cls, index: FleetIndex, free: IntArray) -> _Capacity:
-        """The state for ``free``; the float rows get a spare last row (zero used, zero inverse,
-        limited) that the fused kernel reads for an absent scored resource."""
-        r_count, c_count = len(index.resources), index.size
-        free_t = np.ascontiguousarray(free.T)
-        alloc_t = np.zeros((r_count + 1, c_count))
-        alloc_t[:r_count] = index.allocatable_f.T
-        inv_t = np.zeros((r_count + 1, c_count))
-        inv_t[:r_count] = index.inverse_allocatable.T
-        lim_t = np.ones((r_count + 1, c_count), dtype=np.bool_)
-        lim_t[:r_count] = index.limited.T
+    def of(
+        cls, index: FleetIndex, prog: Program, free: IntArray, placed: IntArray, compact: bool
+    ) -> _Columns:
+        """Columns for the capacity ``free`` and ``placed``: one range per policy term of ``prog``
+        holding only the clusters its static filters admit (``compact``), or one range of every
+        cluster that all terms share. The float rows get a spare last row (zero used, zero
+        inverse, limited) that the fused kernel reads for an absent scored resource."""
+        p_count, c_count = prog.masked.shape
+        r_count = len(index.resources)
+        if compact:
+            ok = np.isfinite(prog.masked)
+            count = ok.sum(axis=1).astype(np.int64)
+            cluster_of = np.flatnonzero(ok.ravel()) % max(c_count, 1)
+            start = np.zeros(p_count, dtype=np.int64)
+            np.cumsum(count[:-1], out=start[1:])
+            static = np.ascontiguousarray(prog.masked[ok])
+            sofs = start
+        else:
+            count = np.full(p_count, c_count, dtype=np.int64)
+            cluster_of = np.arange(c_count, dtype=np.int64)
+            start = np.zeros(p_count, dtype=np.int64)
+            static = np.ascontiguousarray(prog.masked.ravel())
+            sofs = np.arange(p_count, dtype=np.int64) * c_count
+        k_count = cluster_of.size
+        free_t = np.full((r_count + 1, k_count), np.iinfo(np.int64).max, dtype=np.int64)
+        free_t[:r_count] = free.T[:, cluster_of]
+        alloc_t = np.zeros((r_count + 1, k_count))
+        alloc_t[:r_count] = index.allocatable_f.T[:, cluster_of]
+        inv_t = np.zeros((r_count + 1, k_count))
+        inv_t[:r_count] = index.inverse_allocatable.T[:, cluster_of]
+        lim_t = np.ones((r_count + 1, k_count), dtype=np.bool_)
+        lim_t[:r_count] = index.limited.T[:, cluster_of]
         used_t = alloc_t.copy()
-        used_t[:r_count] -= free_t.astype(np.float64)
-        return cls(free_t=free_t, used_t=used_t, alloc_t=alloc_t, inv_t=inv_t, lim_t=lim_t)
+        used_t[:r_count] -= free_t[:r_count].astype(np.float64)
+        ccols = np.argsort(cluster_of, kind="stable").astype(np.int64)
+        cstart = np.zeros(c_count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cluster_of, minlength=c_count), out=cstart[1:])
+        state = (
+            free_t,
+            used_t,
+            alloc_t,
+            inv_t,
+            lim_t,
+            placed[cluster_of].copy(),
+            np.ascontiguousarray(index.name_rank[cluster_of]),
+            cluster_of,
+            ccols,
+            cstart,
+            np.array([bool((free < 0).any())]),
+        )
+        return cls(state=state, terms=(start, count, static, sofs, prog.dyn_weight))
+
+    def write_back(self, free: IntArray, placed: IntArray) -> None:
+        """Copy the kernels' capacity and placement counts back into ``free`` and ``placed``."""
+        free_t = self.state[kernels.FREE]
+        ccols = self.state[kernels.CCOLS]
+        cstart = self.state[kernels.CSTART]
+        clusters = np.flatnonzero(np.diff(cstart) > 0)
+        cols = ccols[cstart[clusters]]
+        free[clusters] = free_t[: free.shape[1], cols].T
+        placed[clusters] = self.state[kernels.PLACED][cols]
+
+
+def _compact(prog: Program) -> bool:
+    """Whether a run's columns should be compacted per policy term (see ``COMPACT_MAX_SHARE``)."""
+    terms, clusters = prog.masked.shape
+    if prog.part.size < COMPACT_MIN_TASKS_PER_TERM * max(terms, 1) or clusters == 0:
+        return False
+    admitted = np.isfinite(prog.masked).mean(axis=1)
+    return bool(admitted[prog.part].mean() <= COMPACT_MAX_SHARE)
 
 
 def _threads() -> int:
@@ -384,7 +464,7 @@ def _threads() -> int:
 def _explain_failures(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
-    prog: _Program,
+    prog: Program,
     rows: Sequence[int],
     free: IntArray,
     placed: IntArray,
@@ -410,57 +490,47 @@ def _explain_failures(
 def place_sequential_run(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
+    prog: Program,
     free: IntArray,
     placed: IntArray,
     cache: PolicyCache,
 ) -> Run:
-    """Place single-shape tasks (in placement order) one by one with the compiled kernel, exactly as
-    the pipeline would; updates ``free`` and ``placed``. Requires ``kernels.AVAILABLE``."""
+    """Place single-shape tasks (in placement order; ``prog`` is their program) one by one with the
+    compiled kernel, exactly as the pipeline would; updates ``free`` and ``placed``. Requires
+    ``kernels.AVAILABLE``."""
     n = len(tasks)
-    prog = _program(index, tasks, free, placed, cache)
-    cap = _Capacity.of(index, free)
+    cols = _Columns.of(index, prog, free, placed, _compact(prog))
     chosen = np.full(n, -1, dtype=np.int64)
     failed: dict[int, Outcome] = {}
     start = 0
     while start < n:
-        stop = start + int(
-            kernels.place_run(
-                prog.part[start:],
-                prog.requests[start:],
-                prog.replicas[start:],
-                prog.scored[start:],
-                prog.k[start:],
-                cap.free_t,
-                cap.used_t,
-                cap.alloc_t,
-                cap.inv_t,
-                cap.lim_t,
-                index.name_rank,
-                placed,
-                prog.masked,
-                prog.dyn_weight,
-                chosen[start:],
-            )
+        rest = (
+            prog.part[start:],
+            prog.requests[start:],
+            prog.replicas[start:],
+            prog.scored[start:],
+            prog.k[start:],
         )
+        stop = start + int(kernels.place_run(rest, cols.state, cols.terms, chosen[start:]))
         if stop < n:
-            chosen[stop] = -1
-            free[:] = cap.free_t.T
+            cols.write_back(free, placed)
             _explain_failures(index, tasks, prog, [stop], free, placed, cache, failed)
         start = stop + 1
-    free[:] = cap.free_t.T
+    cols.write_back(free, placed)
     return Run(chosen, failed)
 
 
 def place_group(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
+    prog: Program,
     free: IntArray,
     placed: IntArray,
     cache: PolicyCache,
     batch_size: int,
 ) -> Run:
-    """Place batchable tasks (in placement order) round by round; updates ``free`` and ``placed``."""
-    prog = _program(index, tasks, free, placed, cache)
+    """Place batchable tasks (in placement order; ``prog`` is their program) round by round;
+    updates ``free`` and ``placed``."""
     if kernels.AVAILABLE:
         return _rounds_compiled(index, tasks, prog, free, placed, cache, batch_size)
     return _rounds_numpy(index, tasks, prog, free, placed, cache, batch_size)
@@ -469,7 +539,7 @@ def place_group(
 def _rounds_compiled(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
-    prog: _Program,
+    prog: Program,
     free: IntArray,
     placed: IntArray,
     cache: PolicyCache,
@@ -477,7 +547,8 @@ def _rounds_compiled(
 ) -> Run:
     """All rounds in compiled code; it returns to Python only to explain a task nothing fits."""
     n = len(tasks)
-    cap = _Capacity.of(index, free)
+    cols = _Columns.of(index, prog, free, placed, _compact(prog))
+    columns = (prog.part, prog.requests, prog.replicas, prog.scored, prog.k)
     chosen = np.full(n, -2, dtype=np.int64)
     failed: dict[int, Outcome] = {}
     order = np.arange(n, dtype=np.int64)
@@ -485,36 +556,19 @@ def _rounds_compiled(
     threads = _threads()
     while True:
         consumed, waiting, _ = kernels.place_rounds(
-            order,
-            prog.part,
-            prog.requests,
-            prog.replicas,
-            prog.scored,
-            prog.k,
-            cap.free_t,
-            cap.used_t,
-            cap.alloc_t,
-            cap.inv_t,
-            cap.lim_t,
-            index.name_rank,
-            placed,
-            prog.masked,
-            prog.dyn_weight,
-            batch_size,
-            threads,
-            chosen,
-            carry,
+            order, columns, cols.state, cols.terms, batch_size, threads, chosen, carry
         )
-        free[:] = cap.free_t.T
         lost = np.flatnonzero(chosen == -1).tolist()
         if lost:
             # Nothing fits now and capacity only shrinks within a run: the pipeline says why.
+            cols.write_back(free, placed)
             _explain_failures(index, tasks, prog, lost, free, placed, cache, failed)
             chosen[lost] = -3
         order = order[int(consumed) :]
         if order.size == 0 and int(waiting) == 0:
             break
         carry[int(waiting) :] = -1
+    cols.write_back(free, placed)
     chosen[chosen < 0] = -1
     return Run(chosen, failed)
 
@@ -522,7 +576,7 @@ def _rounds_compiled(
 def _rounds_numpy(
     index: FleetIndex,
     tasks: Sequence[PlacementTask],
-    prog: _Program,
+    prog: Program,
     free: IntArray,
     placed: IntArray,
     cache: PolicyCache,

@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from tmc_core.placement.batch import Assignment, assign_batch
+from tmc_core.placement.batch import DEFAULT_BATCH_SIZE, Assignment, assign_batch
 from tmc_core.solvers.objective import Objective
 from tmc_core.solvers.problem import Problem
 from tmc_core.solvers.solution import Solution
@@ -107,7 +107,7 @@ class Greedy:
     """
 
     mode: Literal["sequential", "batched"] = "sequential"
-    batch_size: int = 256
+    batch_size: int = DEFAULT_BATCH_SIZE
     objective: Objective = field(default_factory=Objective)
     name: str = "greedy"
 
