@@ -272,9 +272,12 @@ def test_group_score_averages_over_at_least_cluster_min_groups_clusters() -> Non
 
 
 def test_a_selection_failure_keeps_the_current_assignment() -> None:
+    # Scaling 4 -> 5 needs a new selection, and minGroups 3 cannot hold on two feasible clusters:
+    # the workload stays where it runs, unschedulable. (With 4 replicas the assignment would be
+    # complete and kept as it is: a divided decision lists only clusters that got replicas.)
     fleet = [cluster("a", cpu=10, used=2), cluster("b", cpu=10, used=2), cluster("c", cpu=0)]
     current = {"a": 2, "b": 2}
-    d = _spread(fleet, 4, {"spreadByField": "cluster", "minGroups": 3, "maxGroups": 3}, current=current)
+    d = _spread(fleet, 5, {"spreadByField": "cluster", "minGroups": 3, "maxGroups": 3}, current=current)
     assert not d.schedulable
     assert d.replicas == current
 
@@ -385,3 +388,30 @@ def test_topology_spread_revisits_clusters_skipped_earlier() -> None:
     d = _topology(fleet, 3, 1)
     assert d.schedulable, d.reason
     assert set(d.replicas) == {"a1", "a2", "b1"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Steady state: a divided decision lists only clusters with replicas
+
+
+def test_divided_assignment_stays_when_the_picked_clusters_it_does_not_use_fill_up() -> None:
+    """A divided decision lists only the clusters that got replicas: one replica over three picked
+    clusters runs on one of them. Once the other two are full, re-placing the unchanged workload
+    keeps it where it runs. Found by the steady-state property test: the held clusters had to
+    number exactly numberOfClusters, so the workload was re-placed and came back partial ("picked
+    1 of 3 clusters", unschedulable). The same holds for cluster spread constraints, whose
+    maxGroups equal static weights ignore (as in Karmada)."""
+    p = policy(
+        placementType="PickN", numberOfClusters=3, replicaScheduling=STATIC_EQUAL, prioritizers=BY_RANK
+    )
+    w = workload(1, "1")
+    empty = [_ranked("a", 3, cpu=4), _ranked("b", 2, cpu=4), _ranked("c", 1, cpu=4)]
+    first = placed(empty, w, p)
+    assert first.schedulable and first.total_replicas == 1
+    runs = {c.name: c.replicas for c in first.clusters}
+    assert len(runs) == 1
+    # The world after: the cluster it runs on counts its replica, every other cluster is full.
+    after = [_ranked(c.name, float(c.properties["rank"]), cpu=4, used=runs.get(c.name, 4)) for c in empty]
+    again = placed(after, w, p, current=runs)
+    assert again.schedulable
+    assert {c.name: c.replicas for c in again.clusters} == runs

@@ -396,7 +396,15 @@ def _wants_steady(policy: PlacementPolicy, workload: Workload, previous: IntArra
         return False
     strategy = policy.replica_strategy
     if strategy == "Duplicated":
-        return policy.placement_type != "PickAll" and bool(np.all(held == workload.replicas))
+        if not np.all(held == workload.replicas):
+            return False
+        if policy.placement_type != "PickAll":
+            return True
+        # PickAll re-runs to reach new clusters, unless a cluster spread constraint caps the pick
+        # and the workload already runs on that many (re-running would only trade equals, flapping
+        # between clusters as their scores move).
+        caps = [sc.max_groups for sc in policy.spread_constraints if sc.key == "cluster" and sc.max_groups]
+        return bool(caps) and held.size >= min(caps)
     return int(held.sum()) == workload.replicas
 
 
@@ -412,13 +420,23 @@ def _keep_current(cycle: Cycle, registry: Registry, cache: PolicyCache) -> Outco
             ok &= f.mask(cycle)[held]
     if not ok.all():
         return None
-    if policy.placement_type == "PickN" and held.size != (policy.number_of_clusters or 0):
-        return None
-    for sc in policy.spread_constraints:
-        too_few = held.size < sc.effective_min
-        too_many = bool(sc.max_groups) and held.size > sc.max_groups
-        if sc.key == "cluster" and (too_few or too_many):
+    # Duplicated: every picked cluster runs the workload, so the held clusters are the pick. Divided:
+    # a decision lists only the clusters that got replicas, and a picked cluster may get none
+    # (fewer replicas than clusters, Aggregated packing, a weight or room of zero), so any count
+    # up to the pick is complete; equal static weights ignore spread constraints altogether (as
+    # Karmada's static division does). A picked cluster that has no room left for a replica it was
+    # never given is no reason to move the ones that run.
+    duplicated = policy.replica_strategy == "Duplicated"
+    if policy.placement_type == "PickN":
+        wanted = policy.number_of_clusters or 0
+        if held.size > wanted or (duplicated and held.size != wanted):
             return None
+    if policy.replica_strategy != "StaticWeight":
+        for sc in policy.spread_constraints:
+            too_few = duplicated and held.size < sc.effective_min
+            too_many = bool(sc.max_groups) and held.size > sc.max_groups
+            if sc.key == "cluster" and (too_few or too_many):
+                return None
     term = cycle.term.affinity_name if policy.cluster_affinities else ""
     return Outcome(held, cycle.previous[held].copy(), True, "", term)
 
