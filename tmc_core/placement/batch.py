@@ -7,7 +7,7 @@ state between calls: the capacity snapshot is copied from the index at the start
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, overload
 
@@ -18,6 +18,7 @@ from tmc_core.errors import InvalidInput
 from tmc_core.model.cluster import Cluster, Fleet
 from tmc_core.model.decision import Decision, Explanation, TargetCluster
 from tmc_core.model.policy import PlacementPolicy
+from tmc_core.model.resources import ResourceList
 from tmc_core.model.workload import Workload
 from tmc_core.placement import kernels
 from tmc_core.placement.index import FleetIndex, replicas_vector, resource_vector
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 DEFAULT_BATCH_SIZE = 64
 """Workloads per batched round. Smaller rounds re-score fewer conflict losers (1.03 rows per
@@ -54,9 +56,9 @@ def placement_order(tasks: Sequence[PlacementTask]) -> list[int]:
     return sorted(range(len(tasks)), key=keys.__getitem__)
 
 
-def _index_for(fleet: FleetIndex | Fleet | Sequence[Cluster], tasks: Sequence[PlacementTask]) -> FleetIndex:
-    distinct = {id(t.workload.requests): t.workload.requests for t in tasks}
-    asked = {r for requests in distinct.values() for r in requests}
+def _index_for(fleet: FleetIndex | Fleet | Sequence[Cluster], requests: Iterable[ResourceList]) -> FleetIndex:
+    """The fleet's index, with a capacity column for every resource the ``requests`` name."""
+    asked = {r for rl in requests for r in rl}
     if isinstance(fleet, FleetIndex):
         if asked <= set(fleet.resources):
             return fleet
@@ -177,23 +179,30 @@ def _assignment(
     )
 
 
-def _single_tasks(tasks: Sequence[PlacementTask]) -> list[bool]:
-    """Per task: does a single-cluster run take it (single-cluster policy, nothing running yet, and
-    for the numpy fallback, whose factored scores need every scored resource to fit, a replica)?"""
+def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> tuple[list[ResourceList], BoolArray]:
+    """The distinct request lists of ``tasks``, and per task whether a single-cluster run takes it
+    (single-cluster policy, nothing running yet, and for the numpy fallback, whose factored scores
+    need every scored resource to fit, at least one replica)."""
     any_replicas = kernels.AVAILABLE
     policies: dict[int, bool] = {}
-    out = []
-    for task in tasks:
+    requests: dict[int, ResourceList] = {}
+    eligible = np.zeros(len(tasks), dtype=np.bool_)
+    for k, task in enumerate(tasks):
+        w = task.workload
+        requests[id(w.requests)] = w.requests
+        if not runs_single:
+            continue
         fits = policies.get(id(task.policy))
         if fits is None:
             fits = policies[id(task.policy)] = single_policy(task.policy)
         current = task.current
-        out.append(
+        if (
             fits
             and (not current or not any(n > 0 for n in current.values()))
-            and (any_replicas or task.workload.replicas >= 1)
-        )
-    return out
+            and (any_replicas or w.replicas >= 1)
+        ):
+            eligible[k] = True
+    return list(requests.values()), eligible
 
 
 class _Members(Sequence[PlacementTask]):
@@ -261,80 +270,94 @@ def assign_batch(
         raise InvalidInput(f"unknown mode {mode!r}: expected sequential, batched or independent", path="mode")
     if batch_size < 1:
         raise InvalidInput(f"must be at least 1, got {batch_size}", path="batch_size")
-    index = _index_for(fleet, tasks)
-    free = index.free.copy()
-    placed = np.zeros(index.size, dtype=np.int64)
-    cache = PolicyCache()
-    out: list[Outcome | None] = [None] * len(tasks)
-    single = np.full(len(tasks), -1, dtype=np.int64)
     plain = not explain and registry is DEFAULT_REGISTRY
     use_batches = mode == "batched" and plain
     use_kernel = mode == "sequential" and plain and kernels.AVAILABLE
-    runs_single = use_batches or use_kernel
-    # Which tasks the single-cluster runs take, and their program, in task order: reading 100k
-    # objects in the order they were built is several times faster than in placement order.
-    eligible = _single_tasks(tasks) if runs_single else [False] * len(tasks)
-    chosen_rows = [k for k, e in enumerate(eligible) if e]
-    prog = program(index, [tasks[k] for k in chosen_rows], free, placed, cache) if chosen_rows else None
-    row_of = np.full(len(tasks), -1, dtype=np.int64)
-    row_of[chosen_rows] = np.arange(len(chosen_rows), dtype=np.int64)
-    single_replicas = np.zeros(len(tasks), dtype=np.int64)
+    # One pass in task order (reading 100k objects in the order they were built is several times
+    # faster than in placement order): the request lists, and which tasks single-cluster runs take.
+    requests, eligible = _survey(tasks, runs_single=use_batches or use_kernel)
+    index = _index_for(fleet, requests)
+    free = index.free.copy()
+    placed = np.zeros(index.size, dtype=np.int64)
+    cache = PolicyCache()
+    n = len(tasks)
+    out: list[Outcome | None] = [None] * n
+    single = np.full(n, -1, dtype=np.int64)
+    chosen_rows = np.flatnonzero(eligible)
+    prog = None
+    if chosen_rows.size:
+        prog = program(index, [tasks[k] for k in chosen_rows.tolist()], free, placed, cache)
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[chosen_rows] = np.arange(chosen_rows.size, dtype=np.int64)
+    single_replicas = np.zeros(n, dtype=np.int64)
     if prog is not None:
         single_replicas[chosen_rows] = prog.replicas
-    group: list[int] = []
 
-    def flush() -> None:
-        if not group:
-            return
+    def run_single(ks: IntArray) -> None:
         assert prog is not None
-        members = _Members(tasks, group)
-        ks = np.asarray(group, dtype=np.int64)
         sub = prog.take(row_of[ks])
+        members = _Members(tasks, ks.tolist())
         if use_batches:
             run = place_group(index, members, sub, free, placed, cache, batch_size)
         else:
             run = place_sequential_run(index, members, sub, free, placed, cache)
         single[ks] = run.chosen
         for i, outcome in run.failed.items():
-            out[group[i]] = outcome
-        group.clear()
+            out[int(ks[i])] = outcome
 
-    for k in placement_order(tasks):
-        if eligible[k]:
-            group.append(k)
+    order = np.asarray(placement_order(tasks), dtype=np.int64)
+    # Segments of placement order: a maximal stretch of run tasks goes to the kernels whole.
+    takes = eligible[order]
+    starts = np.flatnonzero(np.r_[True, takes[1:] != takes[:-1]]) if n else np.zeros(0, dtype=np.int64)
+    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), n], strict=True):
+        if takes[lo]:
+            run_single(order[lo:hi])
             continue
-        task = tasks[k]
-        flush()
-        request = resource_vector(task.workload.requests, index.resources)
-        previous = replicas_vector(index.position, index.size, task.current)
-        outcome = place_workload(
-            index,
-            task.workload,
-            task.policy,
-            free=free,
-            request=request,
-            previous=previous,
-            placed=placed,
-            registry=registry,
-            cache=cache,
-            explain=explain,
-            policy_changed=task.policy_changed,
-        )
-        if mode != "independent":
-            new = np.zeros(index.size, dtype=np.int64)
-            new[outcome.clusters] = outcome.replicas
-            changed = np.flatnonzero(new != previous)
-            if changed.size:
-                free[changed] -= (new[changed] - previous[changed])[:, None] * request[None, :]
-            placed[outcome.clusters[outcome.replicas > 0]] += 1
-        if task.policy.replica_strategy != "Duplicated" and outcome.clusters.size > 1:
-            # Keep only clusters that run replicas: a divided outcome covers every selected
-            # cluster, and 100k of them over 5k clusters would otherwise hold gigabytes.
-            used = outcome.replicas > 0
-            outcome = replace(outcome, clusters=outcome.clusters[used], replicas=outcome.replicas[used])
-        out[k] = outcome
-    flush()
+        for k in order[lo:hi].tolist():
+            out[k] = _place_one(index, tasks[k], free, placed, registry, cache, explain, mode)
     return _assignment(index, tasks, out, single, single_replicas)
+
+
+def _place_one(
+    index: FleetIndex,
+    task: PlacementTask,
+    free: IntArray,
+    placed: IntArray,
+    registry: Registry,
+    cache: PolicyCache,
+    explain: bool,
+    mode: str,
+) -> Outcome:
+    """One task through the pipeline; unless ``mode`` is independent, ``free`` and ``placed`` take
+    what it newly runs and give back what it leaves."""
+    request = resource_vector(task.workload.requests, index.resources)
+    previous = replicas_vector(index.position, index.size, task.current)
+    outcome = place_workload(
+        index,
+        task.workload,
+        task.policy,
+        free=free,
+        request=request,
+        previous=previous,
+        placed=placed,
+        registry=registry,
+        cache=cache,
+        explain=explain,
+        policy_changed=task.policy_changed,
+    )
+    if mode != "independent":
+        new = np.zeros(index.size, dtype=np.int64)
+        new[outcome.clusters] = outcome.replicas
+        changed = np.flatnonzero(new != previous)
+        if changed.size:
+            free[changed] -= (new[changed] - previous[changed])[:, None] * request[None, :]
+        placed[outcome.clusters[outcome.replicas > 0]] += 1
+    if task.policy.replica_strategy != "Duplicated" and outcome.clusters.size > 1:
+        # Keep only clusters that run replicas: a divided outcome covers every selected
+        # cluster, and 100k of them over 5k clusters would otherwise hold gigabytes.
+        used = outcome.replicas > 0
+        outcome = replace(outcome, clusters=outcome.clusters[used], replicas=outcome.replicas[used])
+    return outcome
 
 
 def place(

@@ -25,7 +25,7 @@ from tmc_core.placement.divide import (
     static_weights,
     webster,
 )
-from tmc_core.placement.filters import Filter, affinity_mask
+from tmc_core.placement.filters import Filter, ResourceFit, affinity_mask
 from tmc_core.placement.index import FleetIndex
 from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry, effective_prioritizers
 from tmc_core.placement.scores import check_range
@@ -74,6 +74,9 @@ class PolicyCache:
     statics: dict[tuple[int, int, str], _StaticPart] = field(default_factory=dict)
     weights: dict[tuple[int, int], BoolArray] = field(default_factory=dict)
     terms: dict[int, tuple[ClusterAffinityTerm, ...]] = field(default_factory=dict)
+    reasons: dict[tuple[int, int, str, int], dict[int, str]] = field(default_factory=dict)
+    """Per policy term, kind and static filter: the words for each cluster it rejected so far (a
+    static filter's reason depends on the term and the cluster only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +157,59 @@ def _filter_masks(cycle: Cycle, registry: Registry, part: _StaticPart) -> list[t
 
 
 def _filtered_reasons(
-    cycle: Cycle, masks: Sequence[tuple[Filter, BoolArray]], ok: BoolArray
+    cycle: Cycle, masks: Sequence[tuple[Filter, BoolArray]], ok: BoolArray, cache: PolicyCache
 ) -> dict[str, str]:
-    """For every rejected cluster, the first filter that rejected it and its words."""
-    reasons: dict[str, str] = {}
-    for i in np.flatnonzero(~ok).tolist():
-        for f, m in masks:
-            if not m[i]:
-                reasons[cycle.index.names[i]] = f.reason(cycle, i)
-                break
-    return reasons
+    """For every rejected cluster (in fleet order), the first filter that rejected it and its words.
+
+    Asked for every unschedulable workload, over every cluster of the fleet, so it works per filter
+    on arrays: static filters' words are remembered per policy term for the rest of the batch, and
+    resource shortfalls are worded once per distinct set of short resources.
+    """
+    rejected = np.flatnonzero(~ok)
+    words = np.empty(rejected.size, dtype=object)
+    left = np.arange(rejected.size)
+    for position, (f, m) in enumerate(masks):
+        if left.size == 0:
+            break
+        fails = ~m[rejected[left]]
+        hit = left[fails]
+        left = left[~fails]
+        if hit.size == 0:
+            continue
+        clusters = rejected[hit]
+        if isinstance(f, ResourceFit):
+            words[hit] = _shortfall_words(cycle, f, clusters)
+        elif f.static:
+            key = (id(cycle.policy), cycle.term_index, cycle.gvk, position)
+            memo = cache.reasons.setdefault(key, {})
+            for j, i in zip(hit.tolist(), clusters.tolist(), strict=True):
+                text = memo.get(i)
+                if text is None:
+                    text = memo[i] = f.reason(cycle, i)
+                words[j] = text
+        else:
+            for j, i in zip(hit.tolist(), clusters.tolist(), strict=True):
+                words[j] = f.reason(cycle, i)
+    names = cycle.index.names
+    return {names[i]: words[j] for j, i in enumerate(rejected.tolist()) if words[j] is not None}
+
+
+def _shortfall_words(cycle: Cycle, fit: ResourceFit, clusters: IntArray) -> list[str]:
+    """``ResourceFit.reason`` for many clusters: each distinct set of short resources worded once."""
+    need = fit.need(cycle) - cycle.previous[clusters]
+    request = cycle.request
+    short = (request[None, :] > 0) & (cycle.free[clusters] < need[:, None] * request[None, :])
+    patterns, which = np.unique(short, axis=0, return_inverse=True)
+    texts = []
+    for row in patterns:
+        names = [cycle.index.resources[r] for r in np.flatnonzero(row).tolist()]
+        if not names:
+            texts.append("insufficient resources")
+        elif len(names) == 1:
+            texts.append(f"insufficient {names[0]}")
+        else:
+            texts.append(f"insufficient {', '.join(names[:-1])} and {names[-1]}")
+    return [texts[k] for k in np.asarray(which).ravel().tolist()]
 
 
 def _scores(
@@ -462,7 +508,7 @@ def _attempt(
     term_name = term.affinity_name if cycle.policy.cluster_affinities else ""
 
     def reasons() -> dict[str, str]:
-        return _filtered_reasons(cycle, _filter_masks(cycle, registry, part), ok)
+        return _filtered_reasons(cycle, _filter_masks(cycle, registry, part), ok, cache)
 
     if feasible.size == 0:
         filtered = reasons()
