@@ -50,8 +50,8 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 45.0) ->
         try:
             last = probe()
         except ApiException as err:
-            last = err
-        if last:
+            last = err  # kept for the failure message; an exception object is truthy, so test it
+        if last and not isinstance(last, ApiException):
             return last  # type: ignore[no-any-return]
         time.sleep(0.25)
     pytest.fail(f"timed out waiting for {what} (last: {last!r})", pytrace=False)

@@ -17,6 +17,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from tests.integration import servers
+from tests.integration.e2e_support import wait_for
 from tmc_kcp import schemas
 from tmc_kube import AlreadyExists, KubeClient, ObjectRef
 
@@ -57,20 +58,6 @@ def establish(api: Any, crd: dict[str, Any]) -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"{crd['metadata']['name']} not established within 30 s")
-
-
-def _poll(what: str, probe: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-        except ApiException as err:
-            last = err
-        if last and not isinstance(last, ApiException):
-            return last
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})", pytrace=False)
 
 
 def workspace_api(kcp: servers.KcpServer, path: str) -> Any:
@@ -114,11 +101,15 @@ def create_workspace(kcp: servers.KcpServer, prefix: str) -> str:
             got = custom.get_cluster_custom_object("tenancy.kcp.io", "v1alpha1", "workspaces", name)
             return (got.get("status") or {}).get("phase") == "Ready"
 
-        _poll(f"workspace {name} Ready", ready)
+        wait_for(f"workspace {name} Ready", ready, timeout=60.0)
     path = f"root:{name}"
     # Then until the workspace answers requests by its path (to be independent of when kcp indexes it).
     with workspace_api(kcp, path) as api:
-        _poll(f"workspace {path} serving", lambda: client.CoreV1Api(api).list_namespace() or True)
+
+        def serving() -> object:
+            return client.CoreV1Api(api).list_namespace() or True
+
+        wait_for(f"workspace {path} serving", serving, timeout=60.0)
     return path
 
 
@@ -160,7 +151,7 @@ def install_export(api: Any) -> dict[str, Any]:
         ok = (got.get("status") or {}).get("identityHash") and conditions.get("IdentityValid") == "True"
         return got if ok else None
 
-    return _poll("APIExport identity", identified)  # type: ignore[no-any-return]
+    return wait_for("APIExport identity", identified, timeout=60.0)  # type: ignore[no-any-return]
 
 
 def bind(api: Any, provider_path: str, *, binding: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -177,8 +168,12 @@ def bind(api: Any, provider_path: str, *, binding: Mapping[str, Any] | None = No
         )
         return got if (got.get("status") or {}).get("phase") == "Bound" else None
 
-    got = _poll("APIBinding Bound", bound)
-    _poll("Deployments served", lambda: client.AppsV1Api(api).list_deployment_for_all_namespaces() or True)
+    got = wait_for("APIBinding Bound", bound, timeout=60.0)
+    wait_for(
+        "Deployments served",
+        lambda: client.AppsV1Api(api).list_deployment_for_all_namespaces() or True,
+        timeout=60.0,
+    )
     return got  # type: ignore[no-any-return]
 
 
@@ -192,4 +187,4 @@ def virtual_workspace_urls(api: Any) -> list[str]:
         )
         return [e["url"] for e in (got.get("status") or {}).get("endpoints") or () if e.get("url")]
 
-    return _poll("APIExportEndpointSlice endpoints", urls)  # type: ignore[no-any-return]
+    return wait_for("APIExportEndpointSlice endpoints", urls, timeout=60.0)  # type: ignore[no-any-return]

@@ -54,13 +54,20 @@ def single_worlds(draw: st.DrawFn) -> tuple[list[Cluster], list[PlacementTask]]:
 
 
 @SETTINGS
-@given(single_worlds(), st.integers(1, 5))
+@given(single_worlds(), st.integers(1, 5), st.booleans())
 def test_batched_never_overcommits_and_places_whole_workloads(
-    world: tuple[list[Cluster], list[PlacementTask]], batch_size: int
+    world: tuple[list[Cluster], list[PlacementTask]], batch_size: int, compiled: bool
 ) -> None:
+    """Both batched implementations: the compiled rounds and, without numba, the numpy ones."""
+    import pytest
+
+    from tmc_core.placement import kernels
+
     fleet, tasks = world
     assert all(batchable(t) for t in tasks if t.workload.replicas > 0)
-    decisions = place_batch(fleet, tasks, mode="batched", batch_size=batch_size)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kernels, "AVAILABLE", kernels.AVAILABLE and compiled)
+        decisions = place_batch(fleet, tasks, mode="batched", batch_size=batch_size)
     index = FleetIndex.from_fleet(fleet, extra_resources={"cpu", "memory"})
     used = index.free * 0
     for task, d in zip(tasks, decisions, strict=True):

@@ -26,7 +26,7 @@ from tmc_core.placement import kernels
 from tmc_core.placement.index import FleetIndex, replicas_vector, resource_vector
 from tmc_core.placement.pipeline import Outcome, PolicyCache, place_workload
 from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry
-from tmc_core.placement.single import place_group, place_sequential_run, program, single_policy
+from tmc_core.placement.single import batchable, place_group, place_sequential_run, program, single_policy
 from tmc_core.placement.task import PlacementTask
 
 __all__ = [
@@ -155,9 +155,15 @@ def _assignment(
     counts = np.zeros(n, dtype=np.int64)
     counts[single >= 0] = 1
     packed: dict[int, tuple[IntArray, IntArray]] = {}
+    schedulable = single >= 0
+    reasons = [""] * n
+    explanations: list[Explanation | None] = [None] * n
     for i, o in enumerate(outcomes):
         if o is None:
             continue
+        schedulable[i] = o.schedulable
+        reasons[i] = o.reason
+        explanations[i] = o.explanation
         c, r = o.clusters, o.replicas
         strategy = tasks[i].policy.replica_strategy
         if c.size > 1:
@@ -181,14 +187,6 @@ def _assignment(
     for i, (c, r) in packed.items():
         clusters[offsets[i] : offsets[i + 1]] = c
         replicas[offsets[i] : offsets[i + 1]] = r
-    schedulable = single >= 0
-    reasons = [""] * n
-    explanations: list[Explanation | None] = [None] * n
-    for i, o in enumerate(outcomes):
-        if o is not None:
-            schedulable[i] = o.schedulable
-            reasons[i] = o.reason
-            explanations[i] = o.explanation
     return Assignment(
         cluster_names=index.names,
         offsets=offsets,
@@ -202,9 +200,7 @@ def _assignment(
 
 def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> tuple[list[ResourceList], BoolArray]:
     """The distinct request lists of ``tasks``, and per task whether a single-cluster run takes it
-    (single-cluster policy, nothing running yet, and for the numpy fallback, whose factored scores
-    need every scored resource to fit, at least one replica)."""
-    any_replicas = kernels.AVAILABLE
+    (``single.batchable``, with ``single_policy`` computed once per policy)."""
     policies: dict[int, bool] = {}
     requests: dict[int, ResourceList] = {}
     eligible = np.zeros(len(tasks), dtype=np.bool_)
@@ -216,13 +212,7 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> tuple[list[
         fits = policies.get(id(task.policy))
         if fits is None:
             fits = policies[id(task.policy)] = single_policy(task.policy)
-        current = task.current
-        if (
-            fits
-            and (not current or not any(n > 0 for n in current.values()))
-            and (any_replicas or w.replicas >= 1)
-        ):
-            eligible[k] = True
+        eligible[k] = batchable(task, fits)
     return list(requests.values()), eligible
 
 

@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
 
 NOT_READY_TAINT = Taint(key="tmc.kcp.io/not-ready", effect="NoSchedule")
 """The taint a NotReady cluster behaves as if it had; tolerate it to keep placing there."""
@@ -57,7 +58,9 @@ class Filter(Protocol):
         ...
 
     def reason(self, cycle: Cycle, i: int) -> str:
-        """Why cluster ``i`` did not pass (only asked for rejected clusters)."""
+        """Why cluster ``i`` did not pass (only asked for rejected clusters). A filter whose words
+        depend on the workload's demand may also define ``reasons(cycle, clusters) -> list[str]``
+        for many clusters at once; it is used when present."""
         ...
 
 
@@ -316,13 +319,21 @@ class ResourceFit:
         return cycle.room >= self.need(cycle)
 
     def reason(self, cycle: Cycle, i: int) -> str:
-        need = self.need(cycle) - int(cycle.previous[i])
-        short = [
-            cycle.index.resources[r]
-            for r in range(len(cycle.index.resources))
-            if cycle.request[r] > 0 and cycle.free[i, r] < need * cycle.request[r]
-        ]
-        if not short:
-            return "insufficient resources"
-        words = short[0] if len(short) == 1 else f"{', '.join(short[:-1])} and {short[-1]}"
-        return f"insufficient {words}"
+        return self.reasons(cycle, np.array([i], dtype=np.int64))[0]
+
+    def reasons(self, cycle: Cycle, clusters: IntArray) -> list[str]:
+        """``reason`` for many clusters at once (an unschedulable workload asks for every rejected
+        cluster of the fleet): each distinct set of short resources is worded once."""
+        need = self.need(cycle) - cycle.previous[clusters]
+        request = cycle.request
+        short = (request[None, :] > 0) & (cycle.free[clusters] < need[:, None] * request[None, :])
+        patterns, which = np.unique(short, axis=0, return_inverse=True)
+        texts = []
+        for row in patterns:
+            names = [cycle.index.resources[r] for r in np.flatnonzero(row).tolist()]
+            if not names:
+                texts.append("insufficient resources")
+            else:
+                words = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+                texts.append(f"insufficient {words}")
+        return [texts[k] for k in np.asarray(which).ravel().tolist()]

@@ -25,7 +25,7 @@ from tmc_core.placement.divide import (
     static_weights,
     webster,
 )
-from tmc_core.placement.filters import Filter, ResourceFit, affinity_mask
+from tmc_core.placement.filters import Filter, affinity_mask
 from tmc_core.placement.index import FleetIndex
 from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry, effective_prioritizers
 from tmc_core.placement.scores import check_range
@@ -162,8 +162,8 @@ def _filtered_reasons(
     """For every rejected cluster (in fleet order), the first filter that rejected it and its words.
 
     Asked for every unschedulable workload, over every cluster of the fleet, so it works per filter
-    on arrays: static filters' words are remembered per policy term for the rest of the batch, and
-    resource shortfalls are worded once per distinct set of short resources.
+    on arrays: a filter's ``reasons`` words many clusters at once when it has one (resource fit
+    does), and static filters' words are remembered per policy term for the rest of the batch.
     """
     rejected = np.flatnonzero(~ok)
     words = np.empty(rejected.size, dtype=object)
@@ -177,8 +177,9 @@ def _filtered_reasons(
         if hit.size == 0:
             continue
         clusters = rejected[hit]
-        if isinstance(f, ResourceFit):
-            words[hit] = _shortfall_words(cycle, f, clusters)
+        bulk = getattr(f, "reasons", None)
+        if bulk is not None:
+            words[hit] = bulk(cycle, clusters)
         elif f.static:
             key = (id(cycle.policy), cycle.term_index, cycle.gvk, position)
             memo = cache.reasons.setdefault(key, {})
@@ -192,24 +193,6 @@ def _filtered_reasons(
                 words[j] = f.reason(cycle, i)
     names = cycle.index.names
     return {names[i]: words[j] for j, i in enumerate(rejected.tolist()) if words[j] is not None}
-
-
-def _shortfall_words(cycle: Cycle, fit: ResourceFit, clusters: IntArray) -> list[str]:
-    """``ResourceFit.reason`` for many clusters: each distinct set of short resources worded once."""
-    need = fit.need(cycle) - cycle.previous[clusters]
-    request = cycle.request
-    short = (request[None, :] > 0) & (cycle.free[clusters] < need[:, None] * request[None, :])
-    patterns, which = np.unique(short, axis=0, return_inverse=True)
-    texts = []
-    for row in patterns:
-        names = [cycle.index.resources[r] for r in np.flatnonzero(row).tolist()]
-        if not names:
-            texts.append("insufficient resources")
-        elif len(names) == 1:
-            texts.append(f"insufficient {names[0]}")
-        else:
-            texts.append(f"insufficient {', '.join(names[:-1])} and {names[-1]}")
-    return [texts[k] for k in np.asarray(which).ravel().tolist()]
 
 
 def _scores(

@@ -55,7 +55,6 @@ __all__ = [
     "program",
     "resolve_conflicts",
     "single_policy",
-    "single_shape",
 ]
 
 IntArray = NDArray[np.int64]
@@ -67,15 +66,18 @@ BATCHED_DYNAMIC = ("LeastAllocated", "MostAllocated", "BalancedAllocation", "Bal
 sequential path."""
 
 
-def batchable(task: PlacementTask) -> bool:
-    """Whether batched mode can take this task: single-cluster shape, and (for the numpy fallback,
-    whose factored scores need every scored resource to fit) at least one replica."""
-    return single_shape(task) and (kernels.AVAILABLE or task.workload.replicas >= 1)
-
-
-def single_shape(task: PlacementTask) -> bool:
-    """A single-cluster policy with nothing running yet and only scores the fast path knows."""
-    return not any(n > 0 for n in task.current.values()) and single_policy(task.policy)
+def batchable(task: PlacementTask, policy_fits: bool | None = None) -> bool:
+    """Whether a single-cluster run takes this task: ``single_policy`` holds for its policy (pass
+    ``policy_fits`` when already known, e.g. cached per policy over a batch), nothing runs yet, and
+    (for the numpy fallback, whose factored scores need every scored resource to fit) at least one
+    replica."""
+    fits = single_policy(task.policy) if policy_fits is None else policy_fits
+    current = task.current
+    return (
+        fits
+        and (not current or not any(n > 0 for n in current.values()))
+        and (kernels.AVAILABLE or task.workload.replicas >= 1)
+    )
 
 
 _STATIC_SCORES = frozenset(
@@ -138,17 +140,6 @@ def _part(
     return _static_part(cycle, DEFAULT_REGISTRY, cache)
 
 
-def _weights(parts: Sequence[_StaticPart]) -> FloatArray:
-    """(n, 4) weights of LeastAllocated, MostAllocated, BalancedAllocation, Balance per workload."""
-    cols = {"LeastAllocated": 0, "MostAllocated": 1, "BalancedAllocation": 2, "Balance": 3}
-    w = np.zeros((len(parts), 4))
-    for i, part in enumerate(parts):
-        for _, p in part.dynamic:
-            if p.name in cols:
-                w[i, cols[p.name]] += p.weight
-    return w
-
-
 def choose_batch(
     index: FleetIndex,
     requests: IntArray,
@@ -162,8 +153,9 @@ def choose_batch(
     """Best feasible cluster per workload against the snapshot ``free`` (-1 when none fits).
 
     ``requests`` (n, R) per replica, ``static_ok``/``static_total`` (n, C) rows of the workloads'
-    policy terms, ``weights`` (n, 4) as in ``_weights``. Exact ties go to more room, then the
-    lower name, as in sequential mode.
+    policy terms, ``weights`` (n, 4) of LeastAllocated, MostAllocated, BalancedAllocation and
+    Balance (``Program.dyn_weight``'s columns). Exact ties go to more room, then the lower name, as
+    in sequential mode.
     """
     n = requests.shape[0]
     need = requests * replicas[:, None]
@@ -278,7 +270,6 @@ class Run:
 class Program:
     """Arrays the kernels read: one row per distinct policy term, one per workload."""
 
-    parts: tuple[_StaticPart, ...]
     part: IntArray
     masked: FloatArray
     dyn_weight: FloatArray
@@ -290,7 +281,6 @@ class Program:
     def take(self, rows: IntArray) -> Program:
         """The program of the workloads ``rows`` (in that order); the term tables are shared."""
         return Program(
-            parts=self.parts,
             part=self.part[rows],
             masked=self.masked,
             dyn_weight=self.dyn_weight,
@@ -352,7 +342,6 @@ def program(
     else:
         masked = np.zeros((0, index.size))
     return Program(
-        parts=tuple(unique),
         part=part,
         masked=np.ascontiguousarray(masked),
         dyn_weight=dyn_weight,
@@ -425,8 +414,8 @@ class _Columns:
             alloc_t,
             inv_t,
             lim_t,
-            placed[cluster_of].copy(),
-            np.ascontiguousarray(index.name_rank[cluster_of]),
+            placed[cluster_of],  # fancy indexing: a copy the kernels may change
+            index.name_rank[cluster_of],
             cluster_of,
             ccols,
             cstart,
@@ -585,8 +574,9 @@ def _rounds_numpy(
     """The same rounds without numba: factored numpy scores, vectorised conflict resolution."""
     n = len(tasks)
     req, reps = prog.requests, prog.replicas
-    parts = [prog.parts[j] for j in prog.part.tolist()]
-    weights = _weights(parts)
+    weights = prog.dyn_weight[prog.part]
+    admitted = np.isfinite(prog.masked)
+    static_total = np.where(admitted, prog.masked, 0.0)
     chosen_all = np.full(n, -1, dtype=np.int64)
     failed: dict[int, Outcome] = {}
     carry: list[int] = []  # losers of the last round, still ahead of every task not yet scored
@@ -595,13 +585,13 @@ def _rounds_numpy(
         fresh = range(nxt, min(n, nxt + batch_size - len(carry)))
         nxt = fresh.stop
         head = np.asarray([*carry, *fresh], dtype=np.int64)
-        rows = [parts[i] for i in head.tolist()]
+        terms = prog.part[head]
         chosen = choose_batch(
             index,
             req[head],
             reps[head],
-            np.stack([p.both for p in rows]),
-            np.stack([p.static_total for p in rows]),
+            admitted[terms],
+            static_total[terms],
             weights[head],
             free,
             placed,
