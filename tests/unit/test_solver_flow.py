@@ -368,3 +368,52 @@ def test_flow_on_a_pruned_mixed_problem_stays_inside_the_candidates() -> None:
     s = Flow().solve(p)
     assert violations(p, s.assignment) == []
     assert any("outside this problem's candidates" in r for r in s.assignment.reasons)
+
+
+def test_flow_nodes_group_exactly_the_interchangeable_tasks() -> None:
+    """``_classes`` against a plain dictionary grouping on random tasks, many of them copies."""
+    from tmc_core.solvers.flow import _classes
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n = int(rng.integers(1, 40))
+        kinds = [
+            (rng.integers(0, 3, size=2), np.sort(rng.choice(8, size=int(rng.integers(0, 4)), replace=False)))
+            for _ in range(4)
+        ]
+        chosen = rng.integers(0, 4, size=n)
+        requests = np.array([kinds[k][0] for k in chosen], dtype=np.int64)
+        parts = [kinds[k][1] for k in chosen]
+        t_ptr = np.concatenate([[0], np.cumsum([len(x) for x in parts])]).astype(np.int64)
+        clusters = np.concatenate(parts).astype(np.int64) if t_ptr[-1] else np.zeros(0, dtype=np.int64)
+        value = clusters * 0.5 + 1.0
+        value[rng.random(value.size) < 0.05] += 0.25  # a few tasks differ in one value only
+        cur = (rng.random(clusters.size) < 0.05).astype(np.int64)
+        reps = rng.integers(0, 4, size=n)
+        cls, rep_entry = _classes(requests, clusters, value, t_ptr, cur, reps)
+        expected: dict[object, int] = {}
+        for t in range(n):
+            lo, hi = t_ptr[t], t_ptr[t + 1]
+            if reps[t] <= 0 or cur[lo:hi].any():
+                key: object = ("alone", t)
+            else:
+                key = (requests[t].tobytes(), clusters[lo:hi].tobytes(), value[lo:hi].tobytes())
+            expected.setdefault(key, len(expected))
+            assert cls[t] == expected[key]  # same grouping, numbered by first appearance
+        assert np.array_equal(clusters[rep_entry], clusters)
+        assert np.array_equal(value[rep_entry], value)
+
+
+def test_merged_copies_are_placed_whole_and_the_bound_holds() -> None:
+    """Six copies of one workload (merged into one node) over room for four of them: the flow's
+    split gives whole workloads, never a part, and brute force agrees on the optimum."""
+    fleet = [_cluster("a", 4, 0.2, 10.0), _cluster("b", 4, 0.5, 20.0)]
+    tasks = [_task(f"w{k}", 2, BY_COST) for k in range(6)]
+    p = Problem.build(fleet, tasks)
+    s = Flow(top_k=None).solve(p)
+    assert violations(p, s.assignment) == []
+    best = brute_force(p)
+    assert s.bound is not None and s.bound >= best - 1e-6
+    assert s.objective == pytest.approx(best, rel=1e-9)
+    assert int(s.assignment.schedulable.sum()) == 4
+    assert s.status == "OPTIMAL"

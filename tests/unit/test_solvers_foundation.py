@@ -149,3 +149,39 @@ def test_greedy_stays_inside_a_pruned_problems_candidates() -> None:
         if i not in left_pool:  # every other task keeps exactly the engine's answer
             assert s.assignment.replicas_of(i) == full.assignment.replicas_of(i)
             assert s.assignment.schedulable[i] == full.assignment.schedulable[i]
+
+
+def test_tasks_share_a_computed_view_only_when_nothing_else_differs() -> None:
+    """Build computes one view per (policy, kind, request) of fresh tasks; every task's entries must
+    still equal its own view, computed alone (tasks that run somewhere now get their own)."""
+    from tmc_core.placement.index import replicas_vector
+    from tmc_core.placement.pipeline import term_view
+    from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
+
+    fleet = synthetic_fleet(30, seed=11)
+    drawn = synthetic_workloads(150, seed=12, fleet=fleet, shape="mixed", policies=4)
+    tasks = [
+        PlacementTask(t.workload, t.policy, current={fleet.clusters[i % 30].name: 1} if i % 7 == 0 else {})
+        for i, t in enumerate(drawn)
+    ]
+    p = Problem.build(fleet, tasks)
+    index = p.index
+    requests = {(id(t.policy), t.workload.requests) for t in p.tasks}
+    assert len(requests) < len(p.tasks)  # the batch does share views
+    placed = np.zeros(index.size, dtype=np.int64)
+    for i, task in enumerate(p.tasks):
+        previous = replicas_vector(index.position, index.size, task.current)
+        view = term_view(
+            index,
+            task.workload,
+            task.policy,
+            free=p.capacity,
+            request=p.requests[i],
+            previous=previous,
+            placed=placed,
+        )
+        span = float(view.score.max(initial=0.0)) + 1.0
+        cand, score, current = p.candidates(i)
+        assert np.array_equal(cand, view.eligible), task.workload.name
+        assert np.array_equal(score, view.score - span * view.level), task.workload.name
+        assert np.array_equal(current, previous[view.eligible]), task.workload.name

@@ -498,7 +498,39 @@ def _complete_numpy(
         out_ptr[t + 1] = pos
 
 
+def _split_kernel(
+    cls_ptr: IntArray,
+    members: IntArray,
+    t_ptr: IntArray,
+    reps: IntArray,
+    ub: IntArray,
+    merged: IntArray,
+    out: IntArray,
+) -> None:
+    """Split each merged node's replicas per entry (``merged``, on the entries of its first task)
+    over its tasks: whole tasks first, in placement order, each on the entries in their order and
+    never above its own ``ub``; written per task entry into ``out``. Filling tasks one after the
+    other leaves at most one task of a node partly placed where the flow's whole-task split would."""
+    for c in range(cls_ptr.size - 1):
+        first = members[cls_ptr[c]]
+        lo = t_ptr[first]
+        m = t_ptr[first + 1] - lo
+        for k in range(cls_ptr[c], cls_ptr[c + 1]):
+            t = members[k]
+            need = reps[t]
+            base = t_ptr[t]
+            for j in range(m):
+                if need <= 0:
+                    break
+                take = min(merged[lo + j], ub[base + j], need)
+                if take > 0:
+                    out[base + j] = take
+                    merged[lo + j] -= take
+                    need -= take
+
+
 _select: Callable[..., IntArray] = _select_numpy
+_split: Callable[..., None] = _split_kernel
 _complete: Callable[..., None] = _complete_numpy
 _move: Callable[..., None] = _move_kernel  # plain Python without numba: the same answers, slower
 if _numba is not None:  # pragma: no branch
@@ -509,6 +541,7 @@ if _numba is not None:  # pragma: no branch
     _move = cast(Callable[..., None], _numba.njit(cache=True, nogil=True)(_move_kernel))
     _select = cast(Callable[..., IntArray], _numba.njit(cache=True, nogil=True)(_select_kernel))
     _complete = cast(Callable[..., None], _numba.njit(cache=True, nogil=True)(_complete_kernel))
+    _split = cast(Callable[..., None], _numba.njit(cache=True, nogil=True)(_split_kernel))
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -570,6 +603,47 @@ def flow_tasks(problem: Problem) -> BoolArray:
     return ok
 
 
+def _classes(
+    requests: IntArray, clusters: IntArray, value: FloatArray, t_ptr: IntArray, cur: IntArray, reps: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Nodes of the flow network: tasks (rows of ``requests``; their entries ``t_ptr[t]:t_ptr[t+1]``
+    of ``clusters`` and ``value``) with the same request, clusters and values, replicas to place and
+    nothing running now share one. Returns the node of each task (numbered in order of first
+    appearance) and, per entry, the entry of its node's first task at the same position.
+
+    Tasks are grouped by a hash of their entries, then every member is compared entry by entry
+    with its node's first task; a member that differs (a hash collision) gets a node of its own, so
+    the grouping is exact."""
+    n = t_ptr.size - 1
+    counts = np.diff(t_ptr)
+    task = np.repeat(np.arange(n, dtype=np.int64), counts)
+    alone = reps <= 0
+    alone[task[cur > 0]] = True
+    pos = (np.arange(task.size, dtype=np.int64) - t_ptr[task]).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mix = (clusters.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        mix ^= value.view(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+        mix += pos * np.uint64(0x165667B19E3779F9)
+        mix ^= mix >> np.uint64(29)
+        fp = np.zeros(n, dtype=np.uint64)
+        nz = counts > 0
+        if task.size:
+            fp[nz] = np.add.reduceat(mix, t_ptr[:-1][nz])
+    solo = np.where(alone, np.arange(1, n + 1, dtype=np.int64), 0).astype(np.uint64)
+    keys = np.column_stack([solo, fp, counts.astype(np.uint64), requests.astype(np.uint64)])
+    _, lead_of_key, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    lead = lead_of_key[inverse.reshape(-1)]
+    rep_entry = t_ptr[lead][task] + pos.astype(np.int64)
+    differs = (clusters != clusters[rep_entry]) | (value.view(np.uint64) != value.view(np.uint64)[rep_entry])
+    if differs.any():  # a hash collision: those tasks stand alone
+        odd = np.zeros(n, dtype=np.bool_)
+        odd[task[differs]] = True
+        lead[odd] = np.flatnonzero(odd)
+        rep_entry = t_ptr[lead][task] + pos.astype(np.int64)
+    _, cls = np.unique(lead, return_inverse=True)  # numbered by first task: first appearance
+    return cls.reshape(-1).astype(np.int64), rep_entry
+
+
 def _segment_sum(values: IntArray, groups: IntArray, size: int) -> IntArray:
     """Exact integer sums of ``values`` by group (``np.bincount`` would sum in float64)."""
     out = np.zeros(size, dtype=np.int64)
@@ -593,10 +667,15 @@ def _usage(problem: Problem, clusters: IntArray, task: IntArray, x: IntArray) ->
 class _Network:
     """The min-cost-flow model of the flow tasks and what is needed to read its solution back."""
 
-    entries: IntArray  # positions (into the kept entries) that have arcs
+    entries: IntArray  # positions (into the kept entries) a task can use (room for a replica)
     entry_task: IntArray  # per such entry: position of its task among the flow tasks
-    arc_entry: IntArray  # per task->cluster arc: position in ``entries``
-    first_arc: int  # arcs before this are the "not placed" arcs, one per flow task
+    task_ptr: IntArray  # a flow task's entries: ``entries[task_ptr[t]:task_ptr[t + 1]]``
+    task_class: IntArray  # per flow task: its node (interchangeable tasks share one)
+    rep_entry: IntArray  # per entry: the entry of its node's first task that stands for it
+    ub: IntArray  # per entry: replicas of its task that fit on the cluster alone
+    reps: IntArray  # per flow task: replicas to place
+    arc_entry: IntArray  # per node->cluster arc: position in ``entries`` (of the node's first task)
+    first_arc: int  # arcs before this are the "not placed" arcs, one per node
     units: IntArray  # per flow task: units per replica (w_i)
     scale: float  # integer cost = -round(value per unit x scale)
     allowance: float  # max |true - rounded| flow value over any flow, in objective units
@@ -871,15 +950,26 @@ class Flow:
         cur = np.minimum(problem.current[kept[entries]], ub)
         w = units[e_local]
         value = coef[entries]
-        seg_first = np.flatnonzero(cur > 0)
-        seg_rest = np.flatnonzero(ub > cur)
+
+        # Interchangeable tasks share one node: same request, same candidates and values, nothing
+        # running now (the churn arcs are per task). Their arcs carry the sum of the members' caps,
+        # which keeps the model a relaxation (every assignment of the tasks is a flow of the merged
+        # network), and ``_run`` splits each merged flow over the members in placement order.
+        t_ptr = np.searchsorted(e_local, np.arange(n_f + 1)).astype(np.int64)
+        cls, rep_entry = _classes(problem.requests[tasks_f], clusters, value, t_ptr, cur, reps)
+        n_c = int(cls.max(initial=-1)) + 1
+        is_rep = rep_entry == np.arange(entries.size)
+        class_supply = _segment_sum(reps * units, cls, n_c)
+        rest_cap = _segment_sum((ub - cur) * w, rep_entry, entries.size)
+        seg_first = np.flatnonzero(cur > 0)  # tasks with replicas running now are never merged
+        seg_rest = np.flatnonzero(is_rep & (rest_cap > 0))
         arc_entry = np.concatenate([seg_first, seg_rest])
-        arc_cap = np.concatenate([cur[seg_first], (ub - cur)[seg_rest]]) * w[arc_entry]
+        arc_cap = np.concatenate([cur[seg_first] * w[seg_first], rest_cap[seg_rest]])
         arc_val = np.concatenate([value[seg_first] + self.objective.churn, value[seg_rest]]) / w[arc_entry]
         order = np.argsort(arc_entry, kind="stable")  # an entry's arcs next to each other
         arc_entry, arc_cap, arc_val = arc_entry[order], arc_cap[order], arc_val[order]
 
-        sink = n_f + size
+        sink = n_c + size
         top = float(np.abs(arc_val).max(initial=0.0))
         limit = min(_COST_LIMIT, (1 << 62) // (3 * (sink + 2) ** 2), (1 << 62) // max(1, total))
         scale = limit / top if top > 0 else 1.0
@@ -887,35 +977,41 @@ class Flow:
         costs = -np.rint(scaled).astype(np.int64)
         allowance = float(np.abs(scaled + costs).max(initial=0.0)) * total / scale
 
-        heads_entry = np.where(asks[e_local], n_f + clusters, sink)  # a task that does not ask d: no limit
+        heads_entry = np.where(asks[e_local], n_c + clusters, sink)  # a task that does not ask d: no limit
         cluster_cap = np.minimum(np.maximum(capacity[:, d], 0) // unit, total)
-        supply = reps * units
         return _Network(
             entries=entries,
             entry_task=e_local,
+            task_ptr=t_ptr,
+            task_class=cls,
+            rep_entry=rep_entry,
+            ub=ub,
+            reps=reps,
             arc_entry=arc_entry,
-            first_arc=n_f,
+            first_arc=n_c,
             units=units,
             scale=scale,
             allowance=allowance,
             exact_unit=exact,
             unit=unit,
             resource=problem.index.resources[d],
-            tails=np.concatenate([np.arange(n_f), e_local[arc_entry], n_f + np.arange(size)]).astype(
+            tails=np.concatenate([np.arange(n_c), cls[e_local[arc_entry]], n_c + np.arange(size)]).astype(
                 np.int32
             ),
-            heads=np.concatenate([np.full(n_f, sink), heads_entry[arc_entry], np.full(size, sink)]).astype(
+            heads=np.concatenate([np.full(n_c, sink), heads_entry[arc_entry], np.full(size, sink)]).astype(
                 np.int32
             ),
-            caps=np.concatenate([supply, arc_cap, cluster_cap]).astype(np.int64),
-            costs=np.concatenate([np.zeros(n_f, dtype=np.int64), costs, np.zeros(size, dtype=np.int64)]),
-            supplies=np.concatenate([supply, np.zeros(size, dtype=np.int64), [-total]]).astype(np.int64),
+            caps=np.concatenate([class_supply, arc_cap, cluster_cap]).astype(np.int64),
+            costs=np.concatenate([np.zeros(n_c, dtype=np.int64), costs, np.zeros(size, dtype=np.int64)]),
+            supplies=np.concatenate([class_supply, np.zeros(size, dtype=np.int64), [-total]]).astype(
+                np.int64
+            ),
         )
 
     @staticmethod
     def _run(net: _Network) -> tuple[float, IntArray]:
         """Solve; the flow's value (objective units, churn constant excluded) and whole replicas per
-        entry of the network (rounded down)."""
+        entry of the network (rounded down; a merged node's flow split over its tasks)."""
         smcf = min_cost_flow.SimpleMinCostFlow()
         smcf.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, net.costs)
         smcf.set_nodes_supplies(np.arange(net.supplies.size, dtype=np.int32), net.supplies)
@@ -926,7 +1022,12 @@ class Flow:
         value = -float(smcf.optimal_cost()) / net.scale
         per_arc = flows[net.first_arc : net.first_arc + net.arc_entry.size]
         units = _segment_sum(per_arc, net.arc_entry, net.entries.size)
-        return value, units // net.units[net.entry_task]
+        merged = units // net.units[net.entry_task]
+        out = np.zeros(net.entries.size, dtype=np.int64)
+        order = np.argsort(net.task_class, kind="stable")
+        cls_ptr = np.searchsorted(net.task_class[order], np.arange(int(net.task_class.max(initial=-1)) + 2))
+        _split(cls_ptr.astype(np.int64), order.astype(np.int64), net.task_ptr, net.reps, net.ub, merged, out)
+        return value, out
 
     # -- rounding and repair -----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from tmc_core.errors import InvalidInput
 from tmc_core.model.cluster import Cluster, Fleet
 from tmc_core.placement.batch import placement_order
 from tmc_core.placement.index import FleetIndex, replicas_vector, resource_vector
-from tmc_core.placement.pipeline import PolicyCache, term_view
+from tmc_core.placement.pipeline import PolicyCache, gvk_of, term_view
 from tmc_core.placement.task import PlacementTask
 
 __all__ = ["Problem"]
@@ -125,41 +125,57 @@ class Problem:
         capacity = index.free.copy()
         cache = PolicyCache()
         placed = np.zeros(index.size, dtype=np.int64)
-        previous_rows: list[IntArray] = []
+        nothing = np.zeros(index.size, dtype=np.int64)
+        previous_rows: list[IntArray | None] = []
         for i, task in enumerate(ordered):
             requests[i] = resource_vector(task.workload.requests, index.resources)
-            prev = replicas_vector(index.position, index.size, task.current)
-            capacity += prev[:, None] * requests[i][None, :]
-            previous_rows.append(prev)
-        ptr = [0]
+            if any(v > 0 for v in task.current.values()):
+                prev = replicas_vector(index.position, index.size, task.current)
+                capacity += prev[:, None] * requests[i][None, :]
+                previous_rows.append(prev)
+            else:  # most of a fresh batch: no per-task vector (100k x 5k would hold 4 GB of zeros)
+                previous_rows.append(None)
+        ptr = np.zeros(n + 1, dtype=np.int64)
         idx: list[IntArray] = []
         scores: list[FloatArray] = []
         current: list[IntArray] = []
         moved = np.zeros(n, dtype=np.int64)
+        # A fresh task's view depends only on its policy, kind and request (``placed`` stays zero
+        # here and nothing runs anywhere), so tasks sharing those share one computed view: 100k
+        # tasks of 32 policies are ~4k views.
+        seen: dict[tuple[int, str, bytes], tuple[IntArray, FloatArray, IntArray]] = {}
         for i, task in enumerate(ordered):
-            view = term_view(
-                index,
-                task.workload,
-                task.policy,
-                free=capacity,
-                request=requests[i],
-                previous=previous_rows[i],
-                placed=placed,
-                cache=cache,
-            )
-            eligible = view.eligible
-            # A fallback group's clusters rank below every cluster of an earlier group.
-            span = float(view.score.max(initial=0.0)) + 1.0
-            score = view.score - span * view.level
-            cur = previous_rows[i][eligible]
-            moved[i] = int(previous_rows[i].sum() - cur.sum())
-            if top_k is not None and eligible.size > top_k:
-                keep = _top_k_mask(score, cur, top_k)
-                eligible, score, cur = eligible[keep], score[keep], cur[keep]
-            idx.append(eligible)
-            scores.append(score)
-            current.append(cur)
-            ptr.append(ptr[-1] + eligible.size)
+            prev_i = previous_rows[i]
+            key = (id(task.policy), gvk_of(task.workload), requests[i].tobytes())
+            hit = seen.get(key) if prev_i is None else None
+            if hit is None:
+                view = term_view(
+                    index,
+                    task.workload,
+                    task.policy,
+                    free=capacity,
+                    request=requests[i],
+                    previous=nothing if prev_i is None else prev_i,
+                    placed=placed,
+                    cache=cache,
+                )
+                eligible = view.eligible
+                # A fallback group's clusters rank below every cluster of an earlier group.
+                span = float(view.score.max(initial=0.0)) + 1.0
+                score = view.score - span * view.level
+                cur = nothing[: eligible.size] if prev_i is None else prev_i[eligible]
+                if prev_i is not None:
+                    moved[i] = int(prev_i.sum() - cur.sum())
+                if top_k is not None and eligible.size > top_k:
+                    keep = _top_k_mask(score, cur, top_k)
+                    eligible, score, cur = eligible[keep], score[keep], cur[keep]
+                hit = (eligible, score, cur)
+                if prev_i is None:
+                    seen[key] = hit
+            idx.append(hit[0])
+            scores.append(hit[1])
+            current.append(hit[2])
+            ptr[i + 1] = ptr[i] + hit[0].size
         groups = []
         for g, group in enumerate(anti_affinity):
             members = tuple(sorted(where[k] for k in group if 0 <= k < len(tasks)))
@@ -182,7 +198,7 @@ class Problem:
                 ],
                 dtype=np.int64,
             ),
-            cand_ptr=np.asarray(ptr, dtype=np.int64),
+            cand_ptr=ptr,
             cand_idx=np.concatenate(idx) if idx else empty_i,
             score=np.concatenate(scores) if scores else np.zeros(0),
             current=np.concatenate(current) if current else empty_i,
