@@ -417,3 +417,28 @@ def test_merged_copies_are_placed_whole_and_the_bound_holds() -> None:
     assert s.objective == pytest.approx(best, rel=1e-9)
     assert int(s.assignment.schedulable.sum()) == 4
     assert s.status == "OPTIMAL"
+
+
+def test_twins_are_equal_tasks_and_only_save_work() -> None:
+    """Build's twins share request and entries; the flow gives the same answer with or without them."""
+    import dataclasses
+
+    fleet = synthetic_fleet(40, seed=21)
+    drawn = synthetic_workloads(300, seed=22, fleet=fleet, shape="divided", policies=5)
+    tasks = [
+        PlacementTask(t.workload, t.policy, current={fleet.clusters[i % 40].name: 1} if i % 9 == 0 else {})
+        for i, t in enumerate(drawn)
+    ]
+    p = Problem.build(fleet, tasks)
+    assert p.twin is not None and int((p.twin != np.arange(p.size)).sum()) > 50  # many share
+    for i, j in enumerate(p.twin.tolist()):
+        assert np.array_equal(p.requests[i], p.requests[j])
+        for a, b in zip(p.candidates(i), p.candidates(j), strict=True):
+            assert np.array_equal(a, b)
+    for problem in (p, p.prune(6)):
+        alone = dataclasses.replace(problem, twin=None)
+        for top_k in (None, 3):
+            a, b = Flow(top_k=top_k).solve(problem), Flow(top_k=top_k).solve(alone)
+            assert a.objective == b.objective and a.bound == b.bound and a.status == b.status
+            for field in ("offsets", "clusters", "replicas", "schedulable"):
+                assert np.array_equal(getattr(a.assignment, field), getattr(b.assignment, field))

@@ -36,7 +36,9 @@ class Problem:
     Task ``i`` may use clusters ``cand_idx[cand_ptr[i]:cand_ptr[i+1]]`` (sorted), each with a score
     per replica and the replicas it runs there now. ``capacity`` (C x R) is what the batch may use:
     free capacity plus what the batch's own workloads use now. ``anti_affinity`` lists groups of task
-    positions that must not share a cluster.
+    positions that must not share a cluster. ``twin`` (optional) names, per task, the first task with
+    the same request and the same candidate entries (clusters, scores, current replicas), or the task
+    itself: solvers may compute per-candidate work once per twin (``None``: every task its own).
     """
 
     index: FleetIndex
@@ -52,6 +54,7 @@ class Problem:
     moved_anyway: IntArray
     capacity: IntArray
     anti_affinity: tuple[tuple[int, ...], ...]
+    twin: IntArray | None = None
 
     @property
     def size(self) -> int:
@@ -92,6 +95,7 @@ class Problem:
             moved_anyway=self.moved_anyway,
             capacity=self.capacity,
             anti_affinity=self.anti_affinity,
+            twin=self.twin,  # identical entries keep identical top-k
         )
 
     @classmethod
@@ -143,7 +147,8 @@ class Problem:
         # A fresh task's view depends only on its policy, kind and request (``placed`` stays zero
         # here and nothing runs anywhere), so tasks sharing those share one computed view: 100k
         # tasks of 32 policies are ~4k views.
-        seen: dict[tuple[int, str, bytes], tuple[IntArray, FloatArray, IntArray]] = {}
+        seen: dict[tuple[int, str, bytes], tuple[IntArray, FloatArray, IntArray, int]] = {}
+        twin = np.arange(n, dtype=np.int64)
         for i, task in enumerate(ordered):
             prev_i = previous_rows[i]
             key = (id(task.policy), gvk_of(task.workload), requests[i].tobytes())
@@ -169,9 +174,10 @@ class Problem:
                 if top_k is not None and eligible.size > top_k:
                     keep = _top_k_mask(score, cur, top_k)
                     eligible, score, cur = eligible[keep], score[keep], cur[keep]
-                hit = (eligible, score, cur)
+                hit = (eligible, score, cur, i)
                 if prev_i is None:
                     seen[key] = hit
+            twin[i] = hit[3]
             idx.append(hit[0])
             scores.append(hit[1])
             current.append(hit[2])
@@ -205,6 +211,7 @@ class Problem:
             moved_anyway=moved,
             capacity=capacity,
             anti_affinity=tuple(groups),
+            twin=twin,
         )
 
 
