@@ -105,8 +105,9 @@ _MOVE_CLUSTERS = 64
 """Candidates of a task left out on which the move pass tries to make room."""
 _MOVE_WORK = 1 << 18
 """Candidate entries the move pass may look at per task left out, at most."""
-_MOVE_TOTAL = 1 << 25
-"""... and over all the tasks left out in one pass (bounds its time on large batches)."""
+_MOVE_TOTAL = 1 << 23
+"""... and over all the tasks left out in one pass (bounds its time on large batches: at 100k x 5k,
+2^25 spent 1.3 s to place 2 of 1,226 tasks left out, 2^23 0.2 s to place none)."""
 _MOVE_PASSES = 3
 """Move passes at most (each over the tasks still left out)."""
 _MOVE_LOG = 4096
@@ -789,7 +790,7 @@ class Flow:
         )
         notes += flow_notes
         flow_entries, flow_reps, placed, moved = self._move(
-            problem, tasks_f, flow_entries, flow_reps, placed, capacity, weights, costs
+            problem, tasks_f, flow_entries, flow_reps, placed, capacity, weights, costs, kept
         )
         if moved:
             notes.append(f"moved: {moved} task(s) placed by moving other tasks' replicas out of their way")
@@ -864,22 +865,43 @@ class Flow:
         capacity: IntArray,
         weights: FloatArray,
         costs: FloatArray,
+        kept: IntArray,
     ) -> tuple[IntArray, IntArray, BoolArray, int]:
         """Place the flow tasks the repair left out by moving placed flow tasks' replicas to their other
         candidates with room: the smallest first; on each of its best ``_MOVE_CLUSTERS`` candidates
         short of room, the tasks there move just enough replicas (to their most valuable candidate
         with room) for it to fit. Kept only when the task then fits whole and the objective gains.
-        Returns the placement, which tasks are placed, and how many the moves placed."""
+        Returns the placement, which tasks are placed, and how many the moves placed.
+
+        The pass works on a compact set of entries: every candidate of the tasks left out, and of
+        the others the network's (``kept``, each task's top-k) and the ones they run on, so a
+        resident moves to one of its top-k clusters (not its whole pool: at 100k x 5k with pools of
+        500 the full entry set alone took seconds to lay out)."""
         moved = 0
+        left = tasks_f[~placed[tasks_f]]
+        if not left.size or not entries.size:
+            return entries, reps, placed, moved
+        ptr = problem.cand_ptr
+        counts = np.diff(ptr)[left]
+        mine = np.repeat(left, counts)  # every candidate entry of the tasks left out
+        own = ptr[mine] + np.arange(mine.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        member = np.zeros(problem.cand_idx.size, dtype=np.bool_)  # a mask: sorting 2-3 M entries is slower
+        member[kept] = True
+        member[entries] = True
+        member[own] = True
+        universe = np.flatnonzero(member)
+        task_bounds = np.searchsorted(universe, ptr).astype(np.int64)
+        u_idx, u_score, u_cur = problem.cand_idx[universe], problem.score[universe], problem.current[universe]
+        at = np.zeros(universe.size, dtype=np.int64)
+        at[np.searchsorted(universe, entries)] = reps
         for _ in range(_MOVE_PASSES):  # again while it helps: the residents' lists are rebuilt
             left = tasks_f[~placed[tasks_f]]
-            if not left.size or not entries.size:
+            here = np.flatnonzero(at)
+            if not left.size or not here.size:
                 break
-            task_of = np.searchsorted(problem.cand_ptr, entries, side="right") - 1
-            clusters = problem.cand_idx[entries]
-            free = capacity - _usage(problem, clusters, task_of, reps)
-            at = np.zeros(problem.cand_idx.size, dtype=np.int64)
-            at[entries] = reps
+            task_of = np.searchsorted(task_bounds, here, side="right") - 1
+            clusters = u_idx[here]
+            free = capacity - _usage(problem, clusters, task_of, at[here])
             by_cluster = np.argsort(clusters, kind="stable")
             res_ptr = np.searchsorted(clusters[by_cluster], np.arange(problem.index.size + 1))
             total = np.maximum(problem.capacity.sum(axis=0), 1).astype(np.float64)
@@ -888,10 +910,10 @@ class Flow:
             ok = np.zeros(order.size, dtype=np.bool_)
             _move(
                 order,
-                problem.cand_ptr,
-                problem.cand_idx,
-                problem.current,
-                problem.score,
+                task_bounds,
+                u_idx,
+                u_cur,
+                u_score,
                 costs,
                 weights,
                 problem.requests,
@@ -899,7 +921,7 @@ class Flow:
                 free,
                 at,
                 res_ptr.astype(np.int64),
-                entries[by_cluster],
+                here[by_cluster],
                 _MOVE_CLUSTERS,
                 min(_MOVE_WORK, _MOVE_TOTAL // left.size),
                 _MOVE_LOG,
@@ -910,9 +932,8 @@ class Flow:
             placed = placed.copy()
             placed[order[ok]] = True
             moved += int(ok.sum())
-            entries = np.flatnonzero(at)
-            reps = at[entries]
-        return entries, reps, placed, moved
+        here = np.flatnonzero(at)
+        return universe[here], at[here], placed, moved
 
     # -- the engine for the tasks flow cannot express ---------------------------------------------
 
