@@ -254,6 +254,7 @@ def test_compiled_and_numpy_kernels_agree(monkeypatch: pytest.MonkeyPatch) -> No
     assert any("repair" in r for r in first.reasons)  # the completion kernel did run
     monkeypatch.setattr(flow, "_select", flow._select_numpy)
     monkeypatch.setattr(flow, "_complete", flow._complete_numpy)
+    monkeypatch.setattr(flow, "_add_at", np.add.at)
     second = Flow(top_k=4).solve(p)
     assert first.objective == second.objective
     for name in ("offsets", "clusters", "replicas", "schedulable"):
@@ -274,6 +275,7 @@ def test_the_repair_pass_looks_beyond_the_best_candidates_when_it_must(
     assert first.assignment.schedulable.tolist() == [True, False]  # 80 + 30 > 100: all or nothing
     assert len(first.assignment.replicas_of(0)) == 80
     monkeypatch.setattr(flow, "_complete", flow._complete_numpy)
+    monkeypatch.setattr(flow, "_add_at", np.add.at)
     second = Flow(top_k=4).solve(p)
     assert np.array_equal(first.assignment.clusters, second.assignment.clusters)
     assert first.objective == second.objective

@@ -185,3 +185,23 @@ def test_tasks_share_a_computed_view_only_when_nothing_else_differs() -> None:
         assert np.array_equal(cand, view.eligible), task.workload.name
         assert np.array_equal(score, view.score - span * view.level), task.workload.name
         assert np.array_equal(current, previous[view.eligible]), task.workload.name
+
+
+def test_a_twin_that_cannot_be_one_is_refused() -> None:
+    import dataclasses
+
+    import pytest
+
+    from tmc_core.errors import InvalidInput
+
+    fleet = [_cluster(f"c{i}", "4") for i in range(3)]
+    policy = PlacementPolicy.model_validate(DIVIDED)  # one policy object: its view is shared
+    tasks = [
+        PlacementTask(Workload(name=name, namespace="ns", replicas=1, requests={"cpu": cpu}), policy)
+        for name, cpu in (("a", "1"), ("b", "1"), ("c", "2"))
+    ]
+    p = Problem.build(fleet, tasks)
+    assert p.twin is not None and p.twin.tolist() == [0, 0, 2]  # a and b share everything, c asks more
+    for bad in ([0, 0, 0], [1, 1, 2], [0, 2, 2], [0, 0]):
+        with pytest.raises(InvalidInput, match="twin"):
+            dataclasses.replace(p, twin=np.asarray(bad, dtype=np.int64))

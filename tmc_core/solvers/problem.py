@@ -56,6 +56,25 @@ class Problem:
     anti_affinity: tuple[tuple[int, ...], ...]
     twin: IntArray | None = None
 
+    def __post_init__(self) -> None:
+        if self.twin is None:
+            return
+        n = len(self.tasks)
+        twin = np.asarray(self.twin)
+        position = np.arange(n)
+        if twin.shape != (n,) or not bool(((twin >= 0) & (twin <= position)).all()):
+            raise InvalidInput("must give each task a task at or before it", path="twin")
+        counts = np.diff(self.cand_ptr)
+        if not (
+            bool((twin[twin] == twin).all())
+            and bool((counts[twin] == counts).all())
+            and bool((self.requests[twin] == self.requests).all())
+        ):
+            raise InvalidInput(
+                "twins must share a request and a candidate count, and name the first of their set",
+                path="twin",
+            )
+
     @property
     def size(self) -> int:
         """Number of tasks."""
