@@ -26,7 +26,14 @@ from tmc_core.placement import kernels
 from tmc_core.placement.index import FleetIndex, replicas_vector, resource_vector
 from tmc_core.placement.pipeline import Outcome, PolicyCache, place_workload
 from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry
-from tmc_core.placement.single import batchable, place_group, place_sequential_run, program, single_policy
+from tmc_core.placement.single import (
+    ProgramRows,
+    batchable,
+    place_group,
+    place_sequential_run,
+    program,
+    single_policy,
+)
 from tmc_core.placement.task import PlacementTask
 
 __all__ = [
@@ -51,11 +58,13 @@ rounds in compiled code, a round costs little beyond its rows (docs/performance.
 def placement_order(tasks: Sequence[PlacementTask]) -> list[int]:
     """Positions of ``tasks`` in placement order: priority desc, then namespace, name, kind,
     apiVersion and workspace, so the order never depends on how the tasks were listed."""
-    keys = [
-        (-w.priority, w.namespace, w.name, w.kind, w.api_version, w.workspace)
-        for w in (t.workload for t in tasks)
-    ]
+    keys = [_order_key(t.workload) for t in tasks]
     return sorted(range(len(tasks)), key=keys.__getitem__)
+
+
+def _order_key(w: Workload) -> tuple[int, str, str, str, str, str]:
+    """A workload's place in placement order (see ``placement_order``)."""
+    return (-w.priority, w.namespace, w.name, w.kind, w.api_version, w.workspace)
 
 
 def _index_for(fleet: FleetIndex | Fleet | Sequence[Cluster], requests: Iterable[ResourceList]) -> FleetIndex:
@@ -198,22 +207,71 @@ def _assignment(
     )
 
 
-def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> tuple[list[ResourceList], BoolArray]:
-    """The distinct request lists of ``tasks``, and per task whether a single-cluster run takes it
-    (``single.batchable``, with ``single_policy`` computed once per policy)."""
+@dataclass(frozen=True, slots=True)
+class _Survey:
+    """One pass over a batch in task order (reading 100k objects in the order they were built is
+    several times faster than in placement order): the distinct request lists, the placement
+    order, which tasks single-cluster runs take and, for those, the rows of their program."""
+
+    requests: list[ResourceList]
+    order: IntArray
+    eligible: BoolArray
+    rows: ProgramRows
+
+
+def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
+    """The batch's survey (see ``_Survey``); ``single_policy`` is computed once per policy."""
     policies: dict[int, bool] = {}
-    requests: dict[int, ResourceList] = {}
-    eligible = np.zeros(len(tasks), dtype=np.bool_)
+    requests: dict[int, int] = {}  # request lists are often shared objects: try identity first
+    by_value: dict[ResourceList, int] = {}
+    distinct: list[ResourceList] = []
+    term_rows: dict[tuple[int, str, str], int] = {}
+    leads: list[PlacementTask] = []
+    lead_which: list[int] = []
+    n = len(tasks)
+    eligible = np.zeros(n, dtype=np.bool_)
+    part: list[int] = []
+    which: list[int] = []
+    replicas: list[int] = []
+    keys = []
     for k, task in enumerate(tasks):
         w = task.workload
-        requests[id(w.requests)] = w.requests
+        keys.append(_order_key(w))
+        rl = w.requests
+        v = requests.get(id(rl))
+        if v is None:
+            v = by_value.get(rl)
+            if v is None:
+                v = by_value[rl] = len(distinct)
+                distinct.append(rl)
+            requests[id(rl)] = v
         if not runs_single:
             continue
         fits = policies.get(id(task.policy))
         if fits is None:
             fits = policies[id(task.policy)] = single_policy(task.policy)
-        eligible[k] = batchable(task, fits)
-    return list(requests.values()), eligible
+        if not batchable(task, fits):
+            continue
+        eligible[k] = True
+        key = (id(task.policy), w.api_version, w.kind)
+        row = term_rows.get(key)
+        if row is None:
+            row = term_rows[key] = len(leads)
+            leads.append(task)
+            lead_which.append(v)
+        part.append(row)
+        which.append(v)
+        replicas.append(w.replicas)
+    rows = ProgramRows(
+        part=np.asarray(part, dtype=np.int64),
+        which=np.asarray(which, dtype=np.int64),
+        replicas=np.asarray(replicas, dtype=np.int64),
+        leads=tuple(leads),
+        lead_which=tuple(lead_which),
+        requests=tuple(distinct),
+    )
+    order = np.asarray(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
+    return _Survey(requests=distinct, order=order, eligible=eligible, rows=rows)
 
 
 class _Members(Sequence[PlacementTask]):
@@ -284,10 +342,9 @@ def assign_batch(
     plain = not explain and registry is DEFAULT_REGISTRY
     use_batches = mode == "batched" and plain
     use_kernel = mode == "sequential" and plain and kernels.AVAILABLE
-    # One pass in task order (reading 100k objects in the order they were built is several times
-    # faster than in placement order): the request lists, and which tasks single-cluster runs take.
-    requests, eligible = _survey(tasks, runs_single=use_batches or use_kernel)
-    index = _index_for(fleet, requests)
+    survey = _survey(tasks, runs_single=use_batches or use_kernel)
+    eligible = survey.eligible
+    index = _index_for(fleet, survey.requests)
     free = index.free.copy()
     placed = np.zeros(index.size, dtype=np.int64)
     cache = PolicyCache()
@@ -297,7 +354,7 @@ def assign_batch(
     chosen_rows = np.flatnonzero(eligible)
     prog = None
     if chosen_rows.size:
-        prog = program(index, [tasks[k] for k in chosen_rows.tolist()], free, placed, cache)
+        prog = program(index, survey.rows, free, placed, cache)
     row_of = np.full(n, -1, dtype=np.int64)
     row_of[chosen_rows] = np.arange(chosen_rows.size, dtype=np.int64)
     single_replicas = np.zeros(n, dtype=np.int64)
@@ -316,7 +373,7 @@ def assign_batch(
         for i, outcome in run.failed.items():
             out[int(ks[i])] = outcome
 
-    order = np.asarray(placement_order(tasks), dtype=np.int64)
+    order = survey.order
     # Segments of placement order: a maximal stretch of run tasks goes to the kernels whole.
     takes = eligible[order]
     starts = np.flatnonzero(np.r_[True, takes[1:] != takes[:-1]]) if n else np.zeros(0, dtype=np.int64)

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tmc_core.model.policy import PlacementPolicy
+from tmc_core.model.resources import ResourceList
 from tmc_core.placement import kernels
 from tmc_core.placement.cycle import Cycle
 from tmc_core.placement.index import FleetIndex, resource_vector
@@ -47,6 +48,7 @@ from tmc_core.placement.task import PlacementTask
 __all__ = [
     "BATCHED_DYNAMIC",
     "Program",
+    "ProgramRows",
     "Run",
     "batchable",
     "choose_batch",
@@ -291,38 +293,33 @@ class Program:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ProgramRows:
+    """What a program needs from a batch's single pass over its tasks: per task (of the run) its
+    policy-term row ``part``, its distinct request ``which`` and its replicas; per row the first task
+    that has it (``leads``, for the static filters and scores) and that task's request
+    (``lead_which``); the distinct request lists."""
+
+    part: IntArray
+    which: IntArray
+    replicas: IntArray
+    leads: tuple[PlacementTask, ...]
+    lead_which: tuple[int, ...]
+    requests: tuple[ResourceList, ...]
+
+
 def program(
-    index: FleetIndex, tasks: Sequence[PlacementTask], free: IntArray, placed: IntArray, cache: PolicyCache
+    index: FleetIndex, rows: ProgramRows, free: IntArray, placed: IntArray, cache: PolicyCache
 ) -> Program:
     """Per-task arrays with each distinct request and policy term computed once (a run of 100k
     tasks typically holds a few hundred of each)."""
-    n = len(tasks)
-    rows: dict[tuple[int, str, str], int] = {}
-    unique: list[_StaticPart] = []
-    by_id: dict[int, int] = {}  # request lists are often shared objects: try identity first
-    by_value: dict[object, int] = {}
-    distinct: list[IntArray] = []
-    part = np.empty(n, dtype=np.int64)
-    which = np.empty(n, dtype=np.int64)
     resources = index.resources
-    works = [t.workload for t in tasks]
-    reps = np.fromiter((w.replicas for w in works), dtype=np.int64, count=n)
-    for i, (task, w) in enumerate(zip(tasks, works, strict=True)):
-        requests = w.requests
-        v = by_id.get(id(requests))
-        if v is None:
-            v = by_value.get(requests)
-            if v is None:
-                v = by_value[requests] = len(distinct)
-                distinct.append(resource_vector(requests, resources))
-            by_id[id(requests)] = v
-        which[i] = v
-        key = (id(task.policy), w.api_version, w.kind)
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = len(unique)
-            unique.append(_part(index, task, distinct[v], free, placed, cache))
-        part[i] = row
+    distinct = [resource_vector(rl, resources) for rl in rows.requests]
+    unique: list[_StaticPart] = [
+        _part(index, t, distinct[v], free, placed, cache)
+        for t, v in zip(rows.leads, rows.lead_which, strict=True)
+    ]
+    part, which, reps = rows.part, rows.which, rows.replicas
     table = np.stack(distinct) if distinct else np.zeros((0, len(resources)), dtype=np.int64)
     dyn_weight = np.zeros((len(unique), len(SUM_ORDER)))
     for row, p in enumerate(unique):
