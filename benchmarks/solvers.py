@@ -106,14 +106,22 @@ def flow_row(
     _warm_flow()
     fleet = synthetic_fleet(n_clusters, seed=seed)
     tasks = synthetic_workloads(n_workloads, seed=seed + 1, fleet=fleet, shape="divided")
+    label = "top-20 problem, Flow(top_k=None)" if pool == 20 else f"top-20 of pool {pool or 'all'}"
+    solver = Flow(top_k=None if pool == 20 else 20)
+    return _flow_case(f"flow {n_workloads} x {n_clusters} ({label})", fleet, tasks, pool, solver, repeat)
+
+
+def _flow_case(
+    case: str, fleet: Any, tasks: Sequence[PlacementTask], pool: int | None, solver: Flow, repeat: int
+) -> dict[str, Any]:
+    """Build the problem (candidate ``pool``), then greedy once and ``solver`` ``repeat`` times on it
+    (the median run is reported): one table row."""
     build_s, problem = _timed(lambda: Problem.build(fleet, tasks, top_k=pool))
     greedy_s, greedy = _timed(lambda: Greedy().solve(problem))
-    solver = Flow(top_k=None if pool == 20 else 20)
     runs = [_timed(lambda: solver.solve(problem)) for _ in range(repeat)]
     flow_s, flow = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-    label = "top-20 problem, Flow(top_k=None)" if pool == 20 else f"top-20 of pool {pool or 'all'}"
     return {
-        "case": f"flow {n_workloads} x {n_clusters} ({label})",
+        "case": case,
         "build_s": build_s,
         "greedy_s": greedy_s,
         "solver_s": flow_s,
@@ -139,21 +147,8 @@ def slot_row(
         )
         for t in drawn
     ]
-    build_s, problem = _timed(lambda: Problem.build(fleet, tasks, top_k=20))
-    greedy_s, greedy = _timed(lambda: Greedy().solve(problem))
-    solver = Flow(top_k=None)
-    runs = [_timed(lambda: solver.solve(problem)) for _ in range(repeat)]
-    flow_s, flow = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-    return {
-        "case": f"flow {n_workloads} x {n_clusters} slot model, replicas x{pressure:g} (top-20 problem)",
-        "build_s": build_s,
-        "greedy_s": greedy_s,
-        "solver_s": flow_s,
-        "ratio": flow_s / greedy_s,
-        "greedy": _outcome(greedy),
-        "solver": _outcome(flow),
-        "entries": int(problem.cand_idx.size),
-    }
+    case = f"flow {n_workloads} x {n_clusters} slot model, replicas x{pressure:g} (top-20 problem)"
+    return _flow_case(case, fleet, tasks, 20, Flow(top_k=None), repeat)
 
 
 def optimal_row(
