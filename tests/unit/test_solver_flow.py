@@ -437,7 +437,14 @@ def test_twins_are_equal_tasks_and_only_save_work() -> None:
         assert np.array_equal(p.requests[i], p.requests[j])
         for a, b in zip(p.candidates(i), p.candidates(j), strict=True):
             assert np.array_equal(a, b)
-    for problem in (p, p.prune(6)):
+    # Anti-affinity sends some tasks to the engine: a twin set whose first task is one of them must
+    # pick its own first task among the rest.
+    firsts = sorted({int(j) for j in p.twin.tolist() if (p.twin == j).sum() > 2})[:4]
+    positions = {task.workload.name: k for k, task in enumerate(tasks)}
+    group = [positions[p.tasks[j].workload.name] for j in firsts]
+    q = Problem.build(fleet, tasks, anti_affinity=[group])
+    assert q.anti_affinity and set(q.anti_affinity[0]) == set(firsts)
+    for problem in (p, p.prune(6), q):
         alone = dataclasses.replace(problem, twin=None)
         for top_k in (None, 3):
             a, b = Flow(top_k=top_k).solve(problem), Flow(top_k=top_k).solve(alone)
