@@ -451,3 +451,26 @@ def test_twins_are_equal_tasks_and_only_save_work() -> None:
             assert a.objective == b.objective and a.bound == b.bound and a.status == b.status
             for field in ("offsets", "clusters", "replicas", "schedulable"):
                 assert np.array_equal(getattr(a.assignment, field), getattr(b.assignment, field))
+
+
+def test_a_pickn_workload_the_engine_left_out_is_placed_on_clusters_with_room() -> None:
+    """Karmada's selection picks the two best clusters (cheap, but room for 2 each) and then finds no
+    room for 8 replicas; the batch solver may choose the roomy expensive cluster instead."""
+    pick_two = {
+        "placementType": "PickN",
+        "numberOfClusters": 2,
+        "replicaScheduling": {"weightPreference": {"dynamicWeight": "AvailableReplicas"}},
+        "prioritizers": [{"name": "ClusterProperty", "property": "cost", "prefer": "Lower"}],
+    }
+    fleet = [_cluster("a", 2, 0.1, 10.0), _cluster("b", 2, 0.2, 10.0), _cluster("c", 10, 0.9, 10.0)]
+    p = Problem.build(fleet, [_task("w", 8, pick_two), _task("v", 1, DIVIDED)])
+    greedy = Greedy().solve(p)
+    w = [t.workload.name for t in p.tasks].index("w")
+    assert not greedy.assignment.schedulable[w]  # the engine's own answer leaves it out
+    s = Flow(top_k=None).solve(p)
+    assert violations(p, s.assignment) == []
+    got = s.assignment.replicas_of(w)
+    assert sum(got.values()) == 8 and len(got) <= 2 and "c" in got
+    assert s.objective > greedy.objective
+    assert any(r.startswith("picked: 1") for r in s.reasons)
+    assert s.bound is None  # the pick pass is outside the flow model: no flow bound

@@ -642,7 +642,13 @@ def top_k_entries(problem: Problem, top_k: int) -> BoolArray:
 
 def flow_tasks(problem: Problem) -> BoolArray:
     """Which tasks the flow model places (see the module docstring); the rest go to the engine."""
-    ok = ~problem.duplicated & (problem.pick_n < 0)
+    return ~problem.duplicated & (problem.pick_n < 0) & _unbound(problem)
+
+
+def _unbound(problem: Problem) -> BoolArray:
+    """Tasks outside every anti-affinity group whose policy binds no spread (no maxGroups, no
+    minGroups above 1, no topologySpreadConstraints); each policy is looked at once."""
+    ok = np.ones(problem.size, dtype=np.bool_)
     for members in problem.anti_affinity:
         if len(members) > 1:
             ok[list(members)] = False
@@ -827,6 +833,7 @@ class Flow:
         in_flow = flow_tasks(problem)
         others = np.flatnonzero(~in_flow)
         tasks_f = np.flatnonzero(in_flow)
+        modelled = not others.size and tasks_f.size > 0  # every task in the flow model: it bounds them all
 
         # 1. Tasks the flow cannot express: the engine, on the batch's capacity.
         rest, used = self._engine(problem, others)
@@ -862,18 +869,36 @@ class Flow:
         )
         if moved:
             notes.append(f"moved: {moved} task(s) placed by moving other tasks' replicas out of their way")
+        if rest is not None:
+            picked, p_entries, p_reps = _pick_left_out(
+                problem, rest, others, capacity, flow_entries, flow_reps, weights, costs
+            )
+            if picked.size:
+                notes.append(
+                    f"picked: {picked.size} Divided PickN task(s) the engine's selection left out, "
+                    "placed on clusters of theirs with room"
+                )
+                flow_entries = np.concatenate([flow_entries, p_entries])
+                flow_reps = np.concatenate([flow_reps, p_reps])
+                order = np.argsort(flow_entries, kind="stable")
+                flow_entries, flow_reps = flow_entries[order], flow_reps[order]
+                placed = placed.copy()
+                placed[picked] = True
+                tasks_f = np.sort(np.concatenate([tasks_f, picked]))
+                stay = ~np.isin(others, picked)
+                rest, others = _rows(rest, stay), others[stay]
         assignment, entries = self._assemble(problem, tasks_f, flow_entries, flow_reps, placed, rest, others)
         value = _evaluate(problem, self.objective, assignment, entries, costs, weights, running)
 
         # 4. Status and bound.
         status: Status = "FEASIBLE"
         bound: float | None = None
-        if net is not None and flow_value is not None and net.exact_unit and not pruned and not others.size:
+        if net is not None and flow_value is not None and net.exact_unit and not pruned and modelled:
             const = -weights[2] * float(problem.current[running].sum() + problem.moved_anyway.sum())
             bound = max(flow_value + net.allowance + const, value)
             if value >= bound - 2.0 * net.allowance - 1e-9 * max(1.0, abs(bound)):
                 status = "OPTIMAL"
-        elif tasks_f.size == 0 and others.size == 0:
+        elif problem.size == 0:
             status, bound = "OPTIMAL", value
         return Solution(
             solver=self.name,
@@ -1355,6 +1380,80 @@ class Flow:
             explanations=tuple(explanations),
         )
         return assignment, e_all
+
+
+def _rows(assignment: Assignment, keep: BoolArray) -> Assignment:
+    """The rows ``keep`` of an assignment (in order)."""
+    counts = np.diff(assignment.offsets)
+    entry_keep = np.repeat(keep, counts)
+    return Assignment(
+        cluster_names=assignment.cluster_names,
+        offsets=np.concatenate([[0], np.cumsum(counts[keep])]).astype(np.int64),
+        clusters=assignment.clusters[entry_keep],
+        replicas=assignment.replicas[entry_keep],
+        schedulable=assignment.schedulable[keep],
+        reasons=tuple(r for r, k in zip(assignment.reasons, keep.tolist(), strict=True) if k),
+        explanations=tuple(e for e, k in zip(assignment.explanations, keep.tolist(), strict=True) if k),
+    )
+
+
+def _pick_left_out(
+    problem: Problem,
+    rest: Assignment,
+    others: IntArray,
+    capacity: IntArray,
+    flow_entries: IntArray,
+    flow_reps: IntArray,
+    weights: FloatArray,
+    costs: FloatArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Place Divided PickN tasks the engine left unschedulable (no spread, no anti-affinity) in the
+    capacity left after the engine and the flow: up to ``numberOfClusters`` of their candidates, by
+    value (the clusters with the most room when the best-valued ones cannot take every replica),
+    all or nothing. Karmada's selection picks the N best-scoring clusters before dividing, so a
+    workload whose picks lack room stays out although others could take it; a batch optimiser may
+    choose. Returns the tasks placed and their (entry, replicas) pairs."""
+    left = others[~rest.schedulable]
+    left = left[(problem.pick_n[left] > 0) & ~problem.duplicated[left] & (problem.replicas[left] > 0)]
+    empty = np.zeros(0, dtype=np.int64)
+    if not left.size:
+        return empty, empty, empty
+    left = left[_unbound(problem)[left]]
+    if not left.size:
+        return empty, empty, empty
+    task_of = np.searchsorted(problem.cand_ptr, flow_entries, side="right") - 1
+    free = capacity - _usage(problem, problem.cand_idx[flow_entries], task_of, flow_reps)
+    picked: list[int] = []
+    parts_e: list[IntArray] = []
+    parts_r: list[IntArray] = []
+    for i in left.tolist():
+        lo, hi = int(problem.cand_ptr[i]), int(problem.cand_ptr[i + 1])
+        cand = problem.cand_idx[lo:hi]
+        req = problem.requests[i]
+        need = int(problem.replicas[i])
+        room = np.full(cand.size, need, dtype=np.int64)
+        for r in np.flatnonzero(req > 0).tolist():
+            room = np.minimum(room, np.maximum(free[cand, r], 0) // req[r])
+        value = weights[0] + problem.score[lo:hi] - weights[1] * costs[cand]
+        by_value = np.argsort(-value, kind="stable")
+        n = int(problem.pick_n[i])
+        chosen = by_value[room[by_value] > 0][:n]
+        if int(room[chosen].sum()) < need:  # the roomiest n instead, used in value order
+            roomiest = np.argsort(-room, kind="stable")[:n]
+            chosen = by_value[np.isin(by_value, roomiest) & (room[by_value] > 0)]
+            if int(room[chosen].sum()) < need:
+                continue
+        got = room[chosen]
+        take = np.minimum(got, np.maximum(need - (np.cumsum(got) - got), 0))
+        use = take > 0
+        chosen, take = chosen[use], take[use]
+        free[cand[chosen]] -= take[:, None] * req[None, :]
+        picked.append(i)
+        parts_e.append(lo + chosen.astype(np.int64))
+        parts_r.append(take.astype(np.int64))
+    if not picked:
+        return empty, empty, empty
+    return np.asarray(picked, dtype=np.int64), np.concatenate(parts_e), np.concatenate(parts_r)
 
 
 def _entries_of(problem: Problem, task: IntArray, clusters: IntArray) -> IntArray:
