@@ -35,7 +35,10 @@ Which tasks go through the flow, and the semantics of the others:
 - Every other task (Duplicated, PickN, spread, anti-affinity) is placed *first*, in the same run,
   by the greedy engine (the policy's own semantics) on the batch's capacity, with Greedy's
   anti-affinity rule (a later member that shares a cluster is dropped); the flow then places the
-  Divided tasks in the capacity left.
+  Divided tasks in the capacity left. Last, a Divided PickN task the engine left unschedulable (no
+  spread, no anti-affinity) gets up to N of its candidates by value, or its roomiest N, in the
+  capacity still free, all or nothing: Karmada's selection picks the N best-scoring clusters before
+  dividing, so such a task stays out although N others could take it.
 - All or nothing per task, as the engine: the flow may leave part of a task out. After the flow,
   replicas are rounded down to whole replicas; clusters over capacity in ANY resource shed replicas
   (of partly placed tasks first, then the lowest value first); then a repair pass completes each
