@@ -45,3 +45,21 @@ def test_cli_explains_solver_decisions() -> None:
     assert records and all(
         r["explanation"]["notes"][-1].startswith("chosen by the flow solver") for r in records
     )
+
+
+@pytest.mark.parametrize("solver", ["greedy", "flow"])
+def test_cli_certifies_the_gap_of_a_solver_without_a_bound(solver: str) -> None:
+    """Greedy and (pruned or partly greedy) flow prove no bound: the CLI adds the LP's, so the output
+    carries a gap; --no-certify leaves it out."""
+    runner = CliRunner()
+    plain = runner.invoke(app, ["place", "--solver", solver, "--no-certify", "-o", "json"])
+    assert plain.exit_code == 0, plain.output
+    first = json.loads(plain.stdout)[0]["solver"]
+    assert first["bound"] is None and first["gap"] is None
+    result = runner.invoke(app, ["place", "--solver", solver, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)[0]["solver"]
+    assert got["objective"] == first["objective"]  # the same answer, now bounded
+    assert got["bound"] is not None and got["bound"] >= got["objective"]
+    assert got["gap"] is not None and 0.0 <= got["gap"] < 1.0
+    assert any(n.startswith("bound: LP relaxation") for n in got["notes"])

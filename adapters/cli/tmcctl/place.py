@@ -23,6 +23,7 @@ from tmc_core.manifests import Inventory, decision_records, placements_yaml
 from tmc_core.manifests.placements import sort_decisions
 from tmc_core.model import Decision, Explanation
 from tmc_core.placement.inventory import place_inventory
+from tmc_core.solvers.bounds import certify as certify_solution
 from tmc_core.solvers.catalog import SOLVER_NAMES, make_solver, solve_inventory
 from tmc_core.solvers.explain import explain as explain_solution
 from tmc_core.solvers.solution import Solution
@@ -152,6 +153,14 @@ def place(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0.1, help="Seconds a solver may search (optimal).")
     ] = None,
+    certify: Annotated[
+        bool,
+        typer.Option(
+            "--certify/--no-certify",
+            help="With --solver: when the solver proves no bound of its own (greedy, flow with pruning or "
+            "greedy-placed workloads), bound its answer by the LP relaxation so the gap is certified.",
+        ),
+    ] = True,
 ) -> None:
     """Place every workload a WorkloadPlacement selects (the bundled example fleet without -f)."""
     inventory: Inventory = inventory_or_exit(files) if files else example_inventory()
@@ -164,6 +173,8 @@ def place(
         except InvalidInput as err:
             fail([f"--solver: {err.problem}"])
         solution = solve_inventory(inventory, chosen)
+        if certify and solution.bound is None:
+            solution = certify_solution(solution)
         decisions = tuple(sort_decisions(explain_solution(solution) if explain else solution.decisions()))
         if output is not Output.TABLE:
             typer.echo(_solver_line(solution), err=True)
