@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tmc_core.placement.batch import Assignment
-from tmc_core.solvers import Greedy, Objective, Problem, Solution, check_solver
+from tmc_core.solvers import Flow, Greedy, Objective, Optimal, Problem, Solution, check_solver
+from tmc_core.solvers.solution import Solver
 
 
 def test_greedy_passes_the_contract() -> None:
@@ -17,6 +18,15 @@ def test_greedy_passes_the_contract() -> None:
 
 def test_batched_greedy_passes_the_contract() -> None:
     check_solver(Greedy(mode="batched", batch_size=4), max_examples=10)
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [Flow(), Flow(top_k=None), Flow(relaxation="lp"), Optimal(time_limit=5, work_limit=0.2)],
+    ids=["flow", "flow-unpruned", "flow-lp", "optimal"],
+)
+def test_our_solvers_pass_the_contract(solver: Solver) -> None:
+    check_solver(solver, max_examples=12)
 
 
 @dataclass(frozen=True)

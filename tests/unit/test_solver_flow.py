@@ -242,6 +242,23 @@ def test_declared_slot_model_and_bad_settings() -> None:
         Flow(resource="gpu").solve(p)
     with pytest.raises(ValueError, match="at least 1"):
         Flow(top_k=0).solve(p)
+    with pytest.raises(ValueError, match="expected flow or lp"):
+        Flow(relaxation="simplex").solve(p)  # type: ignore[arg-type]
+
+
+def test_the_lp_relaxation_places_the_multi_resource_batch_better_and_validly() -> None:
+    """On the mixed 500 x 50 batch the cpu-only flow overfills memory and its repair loses value;
+    the LP over every resource, rounded down and repaired, keeps much closer to the bound."""
+    from tmc_core.solvers.bounds import lp_bound
+
+    fleet = synthetic_fleet(50, seed=2)
+    p = Problem.build(fleet, synthetic_workloads(500, seed=3, fleet=fleet, shape="mixed", load=0.8))
+    by_flow, by_lp = Flow().solve(p), Flow(relaxation="lp").solve(p)
+    assert violations(p, by_lp.assignment) == []
+    assert any(r.startswith("LP relaxation over") for r in by_lp.reasons)
+    bound = lp_bound(p)
+    assert by_flow.objective < by_lp.objective <= bound
+    assert (bound - by_lp.objective) / bound < 0.5 * (bound - by_flow.objective) / bound
 
 
 def test_compiled_and_numpy_kernels_agree(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,7 +49,7 @@ from tmc_core.solvers.objective import Objective
 from tmc_core.solvers.problem import Problem
 from tmc_core.solvers.solution import Solution
 
-__all__ = ["certify", "lp_bound"]
+__all__ = ["certify", "lp_bound", "lp_replicas"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -164,8 +164,9 @@ def _simple_duals(problem: Problem, data: _Data, churn: float) -> _Duals:
 
 def _solve_lp(
     problem: Problem, data: _Data, entries: IntArray, churn: float, time_limit: float | None
-) -> _Duals | None:
-    """Solve the relaxation restricted to candidate ``entries``; its duals, or None."""
+) -> tuple[_Duals | None, FloatArray | None]:
+    """Solve the relaxation restricted to candidate ``entries``: its duals (None when unusable) and
+    its replicas per entry of ``entries`` (None when HiGHS found no solution)."""
     import scipy.sparse as sp  # imported on use: scipy.optimize is slow to import
     from scipy.optimize import linprog
 
@@ -237,7 +238,7 @@ def _solve_lp(
         rhs.append(problem.pick_n[ptasks].astype(np.float64))
         n_rows += ptasks.size
     if n_rows == 0:
-        return None
+        return None, np.asarray(col_ub[:n_live], dtype=np.float64) if n_x == n_live else None
     a_ub = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_cols)
     )
@@ -252,9 +253,13 @@ def _solve_lp(
         method="highs",
         options=options,
     )
+    x: FloatArray | None = None
+    if getattr(res, "x", None) is not None and len(res.x) == n_cols:
+        x = np.zeros(n_live)
+        np.add.at(x, col_entry, np.maximum(np.asarray(res.x[:n_x], dtype=np.float64), 0.0))
     marginals = getattr(getattr(res, "ineqlin", None), "marginals", None)
     if marginals is None or len(marginals) != n_rows or not np.all(np.isfinite(marginals)):
-        return None
+        return None, x
     y = np.maximum(-np.asarray(marginals, dtype=np.float64), 0.0)
     duals = _Duals(task=np.zeros(n_tasks), cap=np.zeros(problem.capacity.shape), pick_task=np.zeros(n_tasks))
     duals.task[dtasks] = y[: dtasks.size]
@@ -262,7 +267,7 @@ def _solve_lp(
         duals.cap[which, r] = y[row]
     if picky.size:
         duals.pick_task[ptasks] = y[row_of_p[ptasks]]
-    return duals
+    return duals, x
 
 
 def _priced(
@@ -328,7 +333,7 @@ def lp_bound(
     best = _lagrangian(problem, data, _simple_duals(problem, data, churn), churn)
     entries = np.flatnonzero(data.ub > 0) if top_k is None else _top_k(problem, data, top_k)
     for _ in range(rounds if top_k is not None else 1):
-        duals = _solve_lp(problem, data, entries, churn, time_limit)
+        duals, _ = _solve_lp(problem, data, entries, churn, time_limit)
         if duals is None:
             break
         best = min(best, _lagrangian(problem, data, duals, churn))
@@ -339,6 +344,29 @@ def lp_bound(
         entries = np.union1d(entries, fresh)
     bound = best + constant
     return bound + _SAFETY * max(1.0, abs(bound))
+
+
+def lp_replicas(
+    problem: Problem,
+    entries: IntArray,
+    objective: Objective | None = None,
+    *,
+    time_limit: float | None = None,
+) -> FloatArray:
+    """The relaxation's replicas per candidate entry of ``entries`` (ascending positions into the
+    problem's entries), solved over those entries only: a fractional placement a solver may round.
+    All zeros when HiGHS finds no solution in time (or the relaxation has no row)."""
+    objective = objective if objective is not None else Objective()
+    entries = np.asarray(entries, dtype=np.int64)
+    data = _data(problem, objective)
+    live = entries[data.ub[entries] > 0]
+    out = np.zeros(entries.size)
+    if not live.size:
+        return out
+    _, x = _solve_lp(problem, data, live, objective.churn, time_limit)
+    if x is not None:
+        out[np.searchsorted(entries, live)] = x
+    return out
 
 
 def certify(
