@@ -22,8 +22,14 @@ def test_batched_greedy_passes_the_contract() -> None:
 
 @pytest.mark.parametrize(
     "solver",
-    [Flow(), Flow(top_k=None), Flow(relaxation="lp"), Optimal(time_limit=5, work_limit=0.2)],
-    ids=["flow", "flow-unpruned", "flow-lp", "optimal"],
+    [
+        Flow(),
+        Flow(top_k=None),
+        Flow(relaxation="lp"),
+        Flow(relaxation="lp", top_k=None),
+        Optimal(time_limit=5, work_limit=0.2),
+    ],
+    ids=["flow", "flow-unpruned", "flow-lp", "flow-lp-unpruned", "optimal"],
 )
 def test_our_solvers_pass_the_contract(solver: Solver) -> None:
     check_solver(solver, max_examples=12)

@@ -256,6 +256,7 @@ def test_the_lp_relaxation_places_the_multi_resource_batch_better_and_validly() 
     by_flow, by_lp = Flow().solve(p), Flow(relaxation="lp").solve(p)
     assert violations(p, by_lp.assignment) == []
     assert any(r.startswith("LP relaxation over") for r in by_lp.reasons)
+    assert any("placed where the LP relaxation of the whole batch puts them" in r for r in by_lp.reasons)
     bound = lp_bound(p)
     assert by_flow.objective < by_lp.objective <= bound
     assert (bound - by_lp.objective) / bound < 0.5 * (bound - by_flow.objective) / bound

@@ -845,9 +845,24 @@ class Flow:
         tasks_f = np.flatnonzero(in_flow)
         modelled = not others.size and tasks_f.size > 0  # every task in the flow model: it bounds them all
 
-        # 1. Tasks the flow cannot express: the engine, on the batch's capacity.
-        rest, used = self._engine(problem, others)
-        capacity = problem.capacity - used
+        # 1. Tasks the flow cannot express: with the LP relaxation, PickN workloads without spread
+        # or anti-affinity go where the whole batch's LP puts them; the rest through the engine.
+        guided, g_entries, g_reps = (
+            _guided(problem, others, self.objective) if self.relaxation == "lp" else (_NONE, _NONE, _NONE)
+        )
+        if guided.size:
+            others = others[~np.isin(others, guided)]
+            notes.append(
+                f"{guided.size} PickN task(s) placed where the LP relaxation of the whole batch puts them"
+            )
+        g_used = _usage(
+            problem,
+            problem.cand_idx[g_entries],
+            np.searchsorted(problem.cand_ptr, g_entries, side="right") - 1,
+            g_reps,
+        )
+        rest, used = self._engine(problem, others, g_used)
+        capacity = problem.capacity - used - g_used
         if others.size:
             notes.append(
                 f"{others.size} task(s) placed by the greedy engine first (Duplicated, PickN, spread or "
@@ -879,9 +894,17 @@ class Flow:
         )
         if moved:
             notes.append(f"moved: {moved} task(s) placed by moving other tasks' replicas out of their way")
+        if guided.size:
+            flow_entries = np.concatenate([flow_entries, g_entries])
+            flow_reps = np.concatenate([flow_reps, g_reps])
+            order = np.argsort(flow_entries, kind="stable")
+            flow_entries, flow_reps = flow_entries[order], flow_reps[order]
+            placed = placed.copy()
+            placed[guided] = True
+            tasks_f = np.sort(np.concatenate([tasks_f, guided]))
         if rest is not None:
             picked, p_entries, p_reps = _pick_left_out(
-                problem, rest, others, capacity, flow_entries, flow_reps, weights, costs
+                problem, rest, others, capacity + g_used, flow_entries, flow_reps, weights, costs
             )
             if picked.size:
                 notes.append(
@@ -1054,13 +1077,16 @@ class Flow:
 
     # -- the engine for the tasks flow cannot express ---------------------------------------------
 
-    def _engine(self, problem: Problem, others: IntArray) -> tuple[Assignment | None, IntArray]:
-        """The engine's assignment of tasks ``others`` (in their order) and the capacity it uses."""
+    def _engine(
+        self, problem: Problem, others: IntArray, taken: IntArray
+    ) -> tuple[Assignment | None, IntArray]:
+        """The engine's assignment of tasks ``others`` (in their order) in the capacity ``taken`` does
+        not use, and the capacity it uses."""
         used = np.zeros_like(problem.capacity)
         if not others.size:
             return None, used
         index = problem.index
-        free = problem.capacity.copy()
+        free = problem.capacity - taken
         for i in others.tolist():  # the engine releases what these tasks run now itself
             for name, n in problem.tasks[i].current.items():
                 pos = index.position.get(name)
@@ -1414,6 +1440,63 @@ def _rows(assignment: Assignment, keep: BoolArray) -> Assignment:
         reasons=tuple(r for r, k in zip(assignment.reasons, keep.tolist(), strict=True) if k),
         explanations=tuple(e for e, k in zip(assignment.explanations, keep.tolist(), strict=True) if k),
     )
+
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def _guided(problem: Problem, others: IntArray, objective: Objective) -> tuple[IntArray, IntArray, IntArray]:
+    """PickN tasks among ``others`` (no spread, no anti-affinity, nothing running now), placed in
+    placement order where the LP relaxation of the whole batch puts their replicas: candidates by
+    the LP's replicas (then by value), each taken while it has room, up to ``numberOfClusters``;
+    Duplicated: a whole copy per cluster; Divided: all replicas or none. The engine would pick the
+    best-scoring clusters for each workload alone; the LP leaves the clusters other workloads need
+    most. Returns the tasks placed and their (entry, replicas) pairs; the others stay with the
+    engine."""
+    tasks = others[(problem.pick_n[others] > 0) & (problem.replicas[others] > 0)]
+    if not tasks.size:
+        return _NONE, _NONE, _NONE
+    runs_now = np.zeros(problem.size, dtype=np.bool_)
+    runs_now[np.searchsorted(problem.cand_ptr, np.flatnonzero(problem.current), side="right") - 1] = True
+    tasks = tasks[_unbound(problem)[tasks] & ~runs_now[tasks]]
+    if not tasks.size:
+        return _NONE, _NONE, _NONE
+    value_all = objective.coefficients(problem)
+    x_lp = lp_replicas(problem, np.arange(problem.cand_idx.size, dtype=np.int64), objective)
+    free = problem.capacity.copy()
+    done: list[int] = []
+    parts_e: list[IntArray] = []
+    parts_r: list[IntArray] = []
+    for i in tasks.tolist():
+        lo, hi = int(problem.cand_ptr[i]), int(problem.cand_ptr[i + 1])
+        cand = problem.cand_idx[lo:hi]
+        req = problem.requests[i]
+        reps = int(problem.replicas[i])
+        room = np.full(cand.size, reps, dtype=np.int64)
+        for r in np.flatnonzero(req > 0).tolist():
+            room = np.minimum(room, np.maximum(free[cand, r], 0) // req[r])
+        order = np.lexsort((-value_all[lo:hi], -x_lp[lo:hi]))
+        n = int(problem.pick_n[i])
+        if problem.duplicated[i]:
+            chosen = order[room[order] >= reps][:n]
+            take = np.full(chosen.size, reps, dtype=np.int64)
+        else:
+            chosen = order[room[order] > 0][:n]
+            got = room[chosen]
+            take = np.minimum(got, np.maximum(reps - (np.cumsum(got) - got), 0))
+            if int(take.sum()) < reps:
+                continue
+            keep = take > 0
+            chosen, take = chosen[keep], take[keep]
+        if not chosen.size:
+            continue
+        free[cand[chosen]] -= take[:, None] * req[None, :]
+        done.append(i)
+        parts_e.append(lo + chosen.astype(np.int64))
+        parts_r.append(take)
+    if not done:
+        return _NONE, _NONE, _NONE
+    return np.asarray(done, dtype=np.int64), np.concatenate(parts_e), np.concatenate(parts_r)
 
 
 def _pick_left_out(

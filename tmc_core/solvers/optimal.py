@@ -275,15 +275,19 @@ class Optimal:
         batch objective in a fraction of a second, often far above greedy - 1000 x 100 mixed, 168.4M
         against 154.8M), whichever is higher, when it beats ``value``; None otherwise, or when the
         solve asks for what neither honours (``require_all``, ``max_replicas_per_cluster``). Flow is
-        tried with both relaxations: its min-cost flow, and the LP over every resource (rounded down,
-        then repaired), which is better on multi-resource batches (500 x 50 mixed: 101.3M against
-        97.0M) and fast at the sizes CP-SAT runs on."""
+        tried with both relaxations: its min-cost flow, and the LP over every resource (PickN
+        workloads where the whole batch's LP puts them, the Divided ones rounded down, then repaired),
+        which is far better on multi-resource batches (1000 x 100 mixed: 170.0M against 167.8M, an
+        LP gap of 0.34%) and takes a second or two at the sizes CP-SAT runs on."""
         if greedy is None or self.require_all or self.max_replicas_per_cluster is not None:
             return None
         best = greedy
         if not bool(problem.duplicated.all()):
-            for relaxation in ("flow", "lp"):
-                flow = Flow(objective=self.objective, relaxation=relaxation).solve(problem)
+            for flow_solver in (
+                Flow(objective=self.objective),
+                Flow(objective=self.objective, relaxation="lp", top_k=None),
+            ):
+                flow = flow_solver.solve(problem)
                 if flow.objective > best.objective:
                     best = flow
         return best if best.objective > value else None
