@@ -816,8 +816,10 @@ class Flow:
     ``resource`` is the dominant resource the flow counts in (default: the one with the highest
     total demand / capacity ratio among the flow tasks); ``top_k=None`` keeps every candidate.
     ``relaxation="lp"`` replaces the min-cost flow by the LP relaxation over every resource
-    (HiGHS, ``bounds.lp_replicas``), rounded down and then repaired the same way: better answers
-    on multi-resource batches, at LP cost (fine at thousands of workloads, not at 100k).
+    (HiGHS, ``bounds.lp_replicas``), rounded down and then repaired the same way, and first places
+    the PickN workloads without spread or anti-affinity where the LP of the whole batch puts them
+    (``_guided``) instead of by the engine: much better answers on multi-resource batches, at LP
+    cost (a second or two at thousands of workloads; not meant for 100k).
     Deterministic: the same problem and settings give the same solution.
     """
 
