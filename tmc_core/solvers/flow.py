@@ -743,9 +743,7 @@ def _value_ranks(
     computed once per twin; -1 for every other task. The value is the kernel's own expression."""
     ptr = problem.cand_ptr
     rank_at = np.full(problem.size, -1, dtype=np.int64)
-    running = np.zeros(problem.size, dtype=np.bool_)
-    live = np.flatnonzero(problem.current)
-    running[np.searchsorted(ptr, live, side="right") - 1] = True
+    running = _running(problem)
     twin = np.arange(problem.size, dtype=np.int64) if problem.twin is None else problem.twin
     parts: list[IntArray] = []
     size = 0
@@ -897,13 +895,9 @@ class Flow:
         if moved:
             notes.append(f"moved: {moved} task(s) placed by moving other tasks' replicas out of their way")
         if guided.size:
-            flow_entries = np.concatenate([flow_entries, g_entries])
-            flow_reps = np.concatenate([flow_reps, g_reps])
-            order = np.argsort(flow_entries, kind="stable")
-            flow_entries, flow_reps = flow_entries[order], flow_reps[order]
-            placed = placed.copy()
-            placed[guided] = True
-            tasks_f = np.sort(np.concatenate([tasks_f, guided]))
+            flow_entries, flow_reps, placed, tasks_f = _join(
+                (flow_entries, flow_reps, placed, tasks_f), guided, g_entries, g_reps
+            )
         if rest is not None:
             picked, p_entries, p_reps = _pick_left_out(
                 problem, rest, others, capacity + g_used, flow_entries, flow_reps, weights, costs
@@ -913,13 +907,9 @@ class Flow:
                     f"picked: {picked.size} Divided PickN task(s) the engine's selection left out, "
                     "placed on clusters of theirs with room"
                 )
-                flow_entries = np.concatenate([flow_entries, p_entries])
-                flow_reps = np.concatenate([flow_reps, p_reps])
-                order = np.argsort(flow_entries, kind="stable")
-                flow_entries, flow_reps = flow_entries[order], flow_reps[order]
-                placed = placed.copy()
-                placed[picked] = True
-                tasks_f = np.sort(np.concatenate([tasks_f, picked]))
+                flow_entries, flow_reps, placed, tasks_f = _join(
+                    (flow_entries, flow_reps, placed, tasks_f), picked, p_entries, p_reps
+                )
                 stay = ~np.isin(others, picked)
                 rest, others = _rows(rest, stay), others[stay]
         assignment, entries = self._assemble(problem, tasks_f, flow_entries, flow_reps, placed, rest, others)
@@ -1429,6 +1419,19 @@ class Flow:
         return assignment, e_all
 
 
+def _join(
+    part: tuple[IntArray, IntArray, BoolArray, IntArray], tasks: IntArray, entries: IntArray, reps: IntArray
+) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
+    """The solver's own placement ``part`` = (entries ascending, replicas, placed per task, its
+    tasks) with ``tasks`` placed on (``entries``, ``reps``) added."""
+    all_entries = np.concatenate([part[0], entries])
+    all_reps = np.concatenate([part[1], reps])
+    order = np.argsort(all_entries, kind="stable")
+    placed = part[2].copy()
+    placed[tasks] = True
+    return all_entries[order], all_reps[order], placed, np.sort(np.concatenate([part[3], tasks]))
+
+
 def _rows(assignment: Assignment, keep: BoolArray) -> Assignment:
     """The rows ``keep`` of an assignment (in order)."""
     counts = np.diff(assignment.offsets)
@@ -1447,6 +1450,25 @@ def _rows(assignment: Assignment, keep: BoolArray) -> Assignment:
 _NONE = np.zeros(0, dtype=np.int64)
 
 
+def _running(problem: Problem) -> BoolArray:
+    """Per task: whether it runs replicas on one of its candidates now."""
+    out = np.zeros(problem.size, dtype=np.bool_)
+    out[np.searchsorted(problem.cand_ptr, np.flatnonzero(problem.current), side="right") - 1] = True
+    return out
+
+
+def _task_room(problem: Problem, i: int, free: IntArray) -> tuple[int, IntArray, IntArray, IntArray]:
+    """Task ``i``'s first candidate entry, its candidate clusters, its request, and how many of its
+    replicas fit on each candidate in ``free`` (at most all of them)."""
+    lo, hi = int(problem.cand_ptr[i]), int(problem.cand_ptr[i + 1])
+    cand = problem.cand_idx[lo:hi]
+    req = problem.requests[i]
+    room = np.full(cand.size, int(problem.replicas[i]), dtype=np.int64)
+    for r in np.flatnonzero(req > 0).tolist():
+        room = np.minimum(room, np.maximum(free[cand, r], 0) // req[r])
+    return lo, cand, req, room
+
+
 def _guided(problem: Problem, others: IntArray, objective: Objective) -> tuple[IntArray, IntArray, IntArray]:
     """PickN tasks among ``others`` (no spread, no anti-affinity, nothing running now), placed in
     placement order where the LP relaxation of the whole batch puts their replicas: candidates by
@@ -1458,9 +1480,7 @@ def _guided(problem: Problem, others: IntArray, objective: Objective) -> tuple[I
     tasks = others[(problem.pick_n[others] > 0) & (problem.replicas[others] > 0)]
     if not tasks.size:
         return _NONE, _NONE, _NONE
-    runs_now = np.zeros(problem.size, dtype=np.bool_)
-    runs_now[np.searchsorted(problem.cand_ptr, np.flatnonzero(problem.current), side="right") - 1] = True
-    tasks = tasks[_unbound(problem)[tasks] & ~runs_now[tasks]]
+    tasks = tasks[_unbound(problem)[tasks] & ~_running(problem)[tasks]]
     if not tasks.size:
         return _NONE, _NONE, _NONE
     value_all = objective.coefficients(problem)
@@ -1470,13 +1490,9 @@ def _guided(problem: Problem, others: IntArray, objective: Objective) -> tuple[I
     parts_e: list[IntArray] = []
     parts_r: list[IntArray] = []
     for i in tasks.tolist():
-        lo, hi = int(problem.cand_ptr[i]), int(problem.cand_ptr[i + 1])
-        cand = problem.cand_idx[lo:hi]
-        req = problem.requests[i]
+        lo, cand, req, room = _task_room(problem, i, free)
         reps = int(problem.replicas[i])
-        room = np.full(cand.size, reps, dtype=np.int64)
-        for r in np.flatnonzero(req > 0).tolist():
-            room = np.minimum(room, np.maximum(free[cand, r], 0) // req[r])
+        hi = lo + cand.size
         order = np.lexsort((-value_all[lo:hi], -x_lp[lo:hi]))
         n = int(problem.pick_n[i])
         if problem.duplicated[i]:
@@ -1531,14 +1547,9 @@ def _pick_left_out(
     parts_e: list[IntArray] = []
     parts_r: list[IntArray] = []
     for i in left.tolist():
-        lo, hi = int(problem.cand_ptr[i]), int(problem.cand_ptr[i + 1])
-        cand = problem.cand_idx[lo:hi]
-        req = problem.requests[i]
+        lo, cand, req, room = _task_room(problem, i, free)
         need = int(problem.replicas[i])
-        room = np.full(cand.size, need, dtype=np.int64)
-        for r in np.flatnonzero(req > 0).tolist():
-            room = np.minimum(room, np.maximum(free[cand, r], 0) // req[r])
-        value = weights[0] + problem.score[lo:hi] - weights[1] * costs[cand]
+        value = weights[0] + problem.score[lo : lo + cand.size] - weights[1] * costs[cand]
         by_value = np.argsort(-value, kind="stable")
         n = int(problem.pick_n[i])
         chosen = by_value[room[by_value] > 0][:n]
