@@ -211,9 +211,9 @@ def _assignment(
 class _Survey:
     """One pass over a batch in task order (reading 100k objects in the order they were built is
     several times faster than in placement order): the distinct request lists, the placement
-    order, which tasks single-cluster runs take and, for those, the rows of their program."""
+    order, which tasks single-cluster runs take and, for those, the rows of their program (whose
+    ``requests`` are the distinct request lists of the whole batch)."""
 
-    requests: list[ResourceList]
     order: IntArray
     eligible: BoolArray
     rows: ProgramRows
@@ -271,7 +271,7 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
         requests=tuple(distinct),
     )
     order = np.asarray(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
-    return _Survey(requests=distinct, order=order, eligible=eligible, rows=rows)
+    return _Survey(order=order, eligible=eligible, rows=rows)
 
 
 class _Members(Sequence[PlacementTask]):
@@ -344,7 +344,7 @@ def assign_batch(
     use_kernel = mode == "sequential" and plain and kernels.AVAILABLE
     survey = _survey(tasks, runs_single=use_batches or use_kernel)
     eligible = survey.eligible
-    index = _index_for(fleet, survey.requests)
+    index = _index_for(fleet, survey.rows.requests)
     free = index.free.copy()
     placed = np.zeros(index.size, dtype=np.int64)
     cache = PolicyCache()

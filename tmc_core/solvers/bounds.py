@@ -238,7 +238,7 @@ def _solve_lp(
         rhs.append(problem.pick_n[ptasks].astype(np.float64))
         n_rows += ptasks.size
     if n_rows == 0:
-        return None, np.asarray(col_ub[:n_live], dtype=np.float64) if n_x == n_live else None
+        return None, None
     a_ub = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_cols)
     )

@@ -123,6 +123,8 @@ _MOVE_FULL = 1 << 23
 """Candidate entries up to which the move pass lets residents move anywhere in their pools."""
 _MOVE_PASSES = 3
 """Move passes at most (each over the tasks still left out)."""
+_NONE = np.zeros(0, dtype=np.int64)
+"""No tasks, entries or replicas (what a pass that places nothing returns)."""
 _MOVE_LOG = 4096
 """Moves at most per task left out (undone together when the task still does not fit)."""
 
@@ -646,7 +648,12 @@ def top_k_entries(problem: Problem, top_k: int) -> BoolArray:
 
 def flow_tasks(problem: Problem) -> BoolArray:
     """Which tasks the flow model places (see the module docstring); the rest go to the engine."""
-    return ~problem.duplicated & (problem.pick_n < 0) & _unbound(problem)
+    return _in_flow(problem, _unbound(problem))
+
+
+def _in_flow(problem: Problem, unbound: BoolArray) -> BoolArray:
+    """``flow_tasks`` from the tasks ``_unbound`` already found."""
+    return ~problem.duplicated & (problem.pick_n < 0) & unbound
 
 
 def _unbound(problem: Problem) -> BoolArray:
@@ -788,7 +795,6 @@ class _Network:
     entry_task: IntArray  # per such entry: position of its task among the flow tasks
     task_ptr: IntArray  # a flow task's entries: ``entries[task_ptr[t]:task_ptr[t + 1]]``
     task_class: IntArray  # per flow task: its node (interchangeable tasks share one)
-    rep_entry: IntArray  # per entry: the entry of its node's first task that stands for it
     ub: IntArray  # per entry: replicas of its task that fit on the cluster alone
     reps: IntArray  # per flow task: replicas to place
     arc_entry: IntArray  # per node->cluster arc: position in ``entries`` (of the node's first task)
@@ -840,7 +846,8 @@ class Flow:
                 path="resource",
             )
         notes: list[str] = []
-        in_flow = flow_tasks(problem)
+        unbound = _unbound(problem)
+        in_flow = _in_flow(problem, unbound)
         others = np.flatnonzero(~in_flow)
         tasks_f = np.flatnonzero(in_flow)
         modelled = not others.size and tasks_f.size > 0  # every task in the flow model: it bounds them all
@@ -848,7 +855,9 @@ class Flow:
         # 1. Tasks the flow cannot express: with the LP relaxation, PickN workloads without spread
         # or anti-affinity go where the whole batch's LP puts them; the rest through the engine.
         guided, g_entries, g_reps = (
-            _guided(problem, others, self.objective) if self.relaxation == "lp" else (_NONE, _NONE, _NONE)
+            _guided(problem, others[unbound[others]], self.objective)
+            if self.relaxation == "lp"
+            else (_NONE, _NONE, _NONE)
         )
         if guided.size:
             others = others[~np.isin(others, guided)]
@@ -900,7 +909,7 @@ class Flow:
             )
         if rest is not None:
             picked, p_entries, p_reps = _pick_left_out(
-                problem, rest, others, capacity + g_used, flow_entries, flow_reps, weights, costs
+                problem, rest, others, unbound, capacity + g_used, flow_entries, flow_reps, weights, costs
             )
             if picked.size:
                 notes.append(
@@ -955,7 +964,7 @@ class Flow:
         flow_value: float | None = None
         if self.relaxation == "lp" and tasks_f.size:
             # Every resource's capacity at once, fractional: whole replicas are what it rounds down to.
-            rest_capacity = dataclasses.replace(problem, capacity=capacity, twin=problem.twin)
+            rest_capacity = dataclasses.replace(problem, capacity=capacity)
             x = np.floor(lp_replicas(rest_capacity, kept, self.objective) + 1e-9).astype(np.int64)
             notes.append(
                 f"LP relaxation over {tasks_f.size} task(s) and {kept.size} candidate(s), rounded down"
@@ -1181,7 +1190,6 @@ class Flow:
             entry_task=e_local,
             task_ptr=t_ptr,
             task_class=cls,
-            rep_entry=rep_entry,
             ub=ub,
             reps=reps,
             arc_entry=arc_entry,
@@ -1447,9 +1455,6 @@ def _rows(assignment: Assignment, keep: BoolArray) -> Assignment:
     )
 
 
-_NONE = np.zeros(0, dtype=np.int64)
-
-
 def _running(problem: Problem) -> BoolArray:
     """Per task: whether it runs replicas on one of its candidates now."""
     out = np.zeros(problem.size, dtype=np.bool_)
@@ -1469,18 +1474,35 @@ def _task_room(problem: Problem, i: int, free: IntArray) -> tuple[int, IntArray,
     return lo, cand, req, room
 
 
+def _divide_in_order(order: IntArray, room: IntArray, need: int, n: int) -> tuple[IntArray, IntArray] | None:
+    """``need`` replicas on at most ``n`` candidates: the first ``n`` of ``order`` with room, each
+    filled in turn; when those cannot take them all, the roomiest ``n`` (used in ``order``). The
+    chosen positions and their replicas, or None when no ``n`` candidates can take them all."""
+    chosen = order[room[order] > 0][:n]
+    if int(room[chosen].sum()) < need:
+        roomiest = np.argsort(-room, kind="stable")[:n]
+        chosen = order[np.isin(order, roomiest) & (room[order] > 0)]
+        if int(room[chosen].sum()) < need:
+            return None
+    got = room[chosen]
+    take = np.minimum(got, np.maximum(need - (np.cumsum(got) - got), 0))
+    use = take > 0
+    return chosen[use], take[use].astype(np.int64)
+
+
 def _guided(problem: Problem, others: IntArray, objective: Objective) -> tuple[IntArray, IntArray, IntArray]:
-    """PickN tasks among ``others`` (no spread, no anti-affinity, nothing running now), placed in
-    placement order where the LP relaxation of the whole batch puts their replicas: candidates by
-    the LP's replicas (then by value), each taken while it has room, up to ``numberOfClusters``;
-    Duplicated: a whole copy per cluster; Divided: all replicas or none. The engine would pick the
+    """PickN tasks among ``others`` (given without spread or anti-affinity; those running now are
+    skipped), placed in placement order where the LP relaxation of the whole batch puts their
+    replicas: candidates by the LP's replicas (then by value), each taken while it has room, up to
+    ``numberOfClusters``; Duplicated: a whole copy per cluster; Divided: all replicas or none
+    (``_divide_in_order``). The engine would pick the
     best-scoring clusters for each workload alone; the LP leaves the clusters other workloads need
     most. Returns the tasks placed and their (entry, replicas) pairs; the others stay with the
     engine."""
     tasks = others[(problem.pick_n[others] > 0) & (problem.replicas[others] > 0)]
     if not tasks.size:
         return _NONE, _NONE, _NONE
-    tasks = tasks[_unbound(problem)[tasks] & ~_running(problem)[tasks]]
+    tasks = tasks[~_running(problem)[tasks]]
     if not tasks.size:
         return _NONE, _NONE, _NONE
     value_all = objective.coefficients(problem)
@@ -1499,13 +1521,10 @@ def _guided(problem: Problem, others: IntArray, objective: Objective) -> tuple[I
             chosen = order[room[order] >= reps][:n]
             take = np.full(chosen.size, reps, dtype=np.int64)
         else:
-            chosen = order[room[order] > 0][:n]
-            got = room[chosen]
-            take = np.minimum(got, np.maximum(reps - (np.cumsum(got) - got), 0))
-            if int(take.sum()) < reps:
+            divided = _divide_in_order(order, room, reps, n)
+            if divided is None:
                 continue
-            keep = take > 0
-            chosen, take = chosen[keep], take[keep]
+            chosen, take = divided
         if not chosen.size:
             continue
         free[cand[chosen]] -= take[:, None] * req[None, :]
@@ -1521,6 +1540,7 @@ def _pick_left_out(
     problem: Problem,
     rest: Assignment,
     others: IntArray,
+    unbound: BoolArray,
     capacity: IntArray,
     flow_entries: IntArray,
     flow_reps: IntArray,
@@ -1532,15 +1552,14 @@ def _pick_left_out(
     value (the clusters with the most room when the best-valued ones cannot take every replica),
     all or nothing. Karmada's selection picks the N best-scoring clusters before dividing, so a
     workload whose picks lack room stays out although others could take it; a batch optimiser may
-    choose. Returns the tasks placed and their (entry, replicas) pairs."""
+    choose (``_divide_in_order`` by value). ``unbound``: per task, no spread and no anti-affinity.
+    Returns the tasks placed and their (entry, replicas) pairs."""
     left = others[~rest.schedulable]
-    left = left[(problem.pick_n[left] > 0) & ~problem.duplicated[left] & (problem.replicas[left] > 0)]
-    empty = np.zeros(0, dtype=np.int64)
+    left = left[
+        (problem.pick_n[left] > 0) & ~problem.duplicated[left] & (problem.replicas[left] > 0) & unbound[left]
+    ]
     if not left.size:
-        return empty, empty, empty
-    left = left[_unbound(problem)[left]]
-    if not left.size:
-        return empty, empty, empty
+        return _NONE, _NONE, _NONE
     task_of = np.searchsorted(problem.cand_ptr, flow_entries, side="right") - 1
     free = capacity - _usage(problem, problem.cand_idx[flow_entries], task_of, flow_reps)
     picked: list[int] = []
@@ -1550,24 +1569,16 @@ def _pick_left_out(
         lo, cand, req, room = _task_room(problem, i, free)
         need = int(problem.replicas[i])
         value = weights[0] + problem.score[lo : lo + cand.size] - weights[1] * costs[cand]
-        by_value = np.argsort(-value, kind="stable")
-        n = int(problem.pick_n[i])
-        chosen = by_value[room[by_value] > 0][:n]
-        if int(room[chosen].sum()) < need:  # the roomiest n instead, used in value order
-            roomiest = np.argsort(-room, kind="stable")[:n]
-            chosen = by_value[np.isin(by_value, roomiest) & (room[by_value] > 0)]
-            if int(room[chosen].sum()) < need:
-                continue
-        got = room[chosen]
-        take = np.minimum(got, np.maximum(need - (np.cumsum(got) - got), 0))
-        use = take > 0
-        chosen, take = chosen[use], take[use]
+        divided = _divide_in_order(np.argsort(-value, kind="stable"), room, need, int(problem.pick_n[i]))
+        if divided is None:
+            continue
+        chosen, take = divided
         free[cand[chosen]] -= take[:, None] * req[None, :]
         picked.append(i)
         parts_e.append(lo + chosen.astype(np.int64))
-        parts_r.append(take.astype(np.int64))
+        parts_r.append(take)
     if not picked:
-        return empty, empty, empty
+        return _NONE, _NONE, _NONE
     return np.asarray(picked, dtype=np.int64), np.concatenate(parts_e), np.concatenate(parts_r)
 
 
