@@ -152,3 +152,43 @@ def test_compacted_columns_give_the_same_decisions(
         mp.setattr(single, "COMPACT_MAX_SHARE", 1.0)
         compact = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
     assert compact == shared
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 10_000),
+    st.integers(20, 60),
+    st.sampled_from(["sequential", "batched"]),
+    st.integers(1, 16),
+)
+def test_score_cache_gives_the_same_decisions(seed: int, n_clusters: int, mode: str, batch_size: int) -> None:
+    """The kernels' per-request score cache (kept up to date as clusters take workloads) holds what
+    the fused pass computes: forced on, forced off and the numpy pipeline decide alike, on the
+    benchmark's fleets (2 to 4 scored resources per request, every dynamic prioritizer)."""
+    import pytest
+
+    from tmc_core.placement import kernels, single
+    from tmc_core.placement.batch import assign_batch
+    from tmc_core.simulate.generate import synthetic_fleet, synthetic_workloads
+
+    if not kernels.AVAILABLE:
+        pytest.skip("numba not installed (the 'fast' extra)")
+    fleet = synthetic_fleet(n_clusters, seed=seed)
+    tasks = synthetic_workloads(4 * n_clusters, seed=seed + 1, fleet=fleet, shape="single")
+    index = FleetIndex.from_fleet(fleet)
+
+    def run(**patch: float) -> Any:
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in patch.items():
+                mp.setattr(single, name, value)
+            return assign_batch(index, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+
+    on = run(MOMENTS_MIN_ROWS_PER_REQUEST=0, MOMENTS_MAX_REQUEST_SHARE=1e9)
+    off = run(MOMENTS_MAX_BYTES=0)
+    assert (on.clusters == off.clusters).all() and (on.offsets == off.offsets).all()
+    assert (on.schedulable == off.schedulable).all()
+    if mode == "sequential":  # the numpy pipeline is the reference for sequential decisions
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(kernels, "AVAILABLE", False)
+            plain = assign_batch(index, tasks)
+        assert (on.clusters == plain.clusters).all() and (on.offsets == plain.offsets).all()

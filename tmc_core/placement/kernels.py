@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "place_rounds", "place_run"]
+__all__ = ["AVAILABLE", "fill", "place_rounds", "place_run"]
 
 _numba: Any
 try:  # pragma: no cover - exercised when the extra is installed
@@ -44,6 +44,13 @@ FREE, USED, ALLOC, INV, LIM, PLACED, RANK, CLUSTER, CCOLS, CSTART, NEGATIVE = ra
 # Positions in the ``terms`` tuple: per policy term its column range, the offset of its static
 # scores (-inf where a static filter excludes) in the flat ``STATIC`` array, and its dynamic weights.
 START, COUNT, STATIC, SOFS, WEIGHTS = range(5)
+# Positions in the ``moments`` tuple, the score cache: per cached request (a "slot") and column, the
+# mean used fraction and BalancedAllocation's score (both depend only on the request and the
+# column's usage, so they are recomputed only for the columns of a cluster that just took a
+# workload); slots are grouped by the rows they score: per group its 4 rows (the spare last row
+# fills the unused), how many it scores and its first slot; per slot the 4 amounts (MQ, 4 x slots).
+# Empty arrays switch the cache off.
+MEAN, BALANCED, MROWS, MK, MSTART, MQ = range(6)
 
 
 def _room(free_t: Any, col: int, request: Any) -> int:
@@ -56,7 +63,18 @@ def _room(free_t: Any, col: int, request: Any) -> int:
     return int(room)
 
 
-def _row(part: int, request: Any, need: int, scored: Any, k: int, state: Any, terms: Any, buf: Any) -> int:
+def _row(
+    part: int,
+    request: Any,
+    need: int,
+    scored: Any,
+    k: int,
+    which: int,
+    state: Any,
+    terms: Any,
+    moments: Any,
+    buf: Any,
+) -> int:
     """The chosen column for one workload, or -1 when no cluster passes.
 
     ``buf`` is scratch of shape (R + 3, K) (the row's totals go in ``buf[0][:count]``); ``used_t``,
@@ -106,8 +124,10 @@ def _row(part: int, request: Any, need: int, scored: Any, k: int, state: Any, te
     if weights[0] != 0.0 or weights[1] != 0.0 or weights[2] != 0.0 or weights[3] != 0.0:
         if k < 2 or k > 4:
             _general_jit(request, k, scored, state, lo, n, top, weights, buf)
+        elif moments[MEAN].shape[0] > 0:
+            _cached_jit(which, moments, state, lo, n, top, weights, total)
         else:
-            _fused_jit(request, k, scored, state, lo, n, top, weights, total)
+            _fused_jit(request, k, scored, state, lo, n, top, weights, buf)
     best, ties = _argmax_jit(total)
     if best < 0:
         return -1
@@ -167,13 +187,14 @@ def _top_placed(total: Any, placed: Any) -> float:
 
 
 def _scores_fused(
-    request: Any, k: int, scored: Any, state: Any, lo: int, n: int, top: float, weights: Any, total: Any
+    request: Any, k: int, scored: Any, state: Any, lo: int, n: int, top: float, weights: Any, buf: Any
 ) -> None:
-    """Add the capacity-dependent scores to ``total[:n]`` in one pass (2 to 4 scored resources).
+    """Add the capacity-dependent scores to ``total = buf[0][:n]`` (2 to 4 scored resources;
+    ``buf[1:4]`` is scratch).
 
-    Absent resources read the spare last row and add exact zeros, and absent prioritizers have
-    weight 0 (adding an exact zero), so every total is bit-identical to the pipeline's (the same
-    sums in the same order, ``SUM_ORDER``) while the loop stays branch-free.
+    Every total is bit-identical to the pipeline's: the same sums in the same order (``SUM_ORDER``),
+    and what is left out (an absent resource, a prioritizer of weight 0) would only add exact
+    zeros. Each pass is a branch-free loop the compiler vectorises.
     """
     used_t = state[USED]
     inv_t = state[INV]
@@ -182,13 +203,11 @@ def _scores_fused(
     dummy = used_t.shape[0] - 1
     rows = np.full(4, dummy, dtype=np.int64)
     qs = np.zeros(4)
-    on = np.zeros(4)
     j = 0
     for r in range(scored.shape[0]):
         if scored[r]:
             rows[j] = r
             qs[j] = float(request[r])
-            on[j] = 1.0
             j += 1
     hi = lo + n
     u0, u1, u2, u3 = (
@@ -207,28 +226,222 @@ def _scores_fused(
     l2, l3 = lim_t[rows[2], lo:hi], lim_t[rows[3], lo:hi]
     placed = placed[lo:hi]
     q0, q1, q2, q3 = qs[0], qs[1], qs[2], qs[3]
-    m2, m3 = on[2], on[3]
-    kf = float(k)
-    # With top == 0 every feasible column holds nothing, so placed / 1 gives Balance's 100 exactly.
-    safe_top = top if top > 0.0 else 1.0
+    total = buf[0][:n]
+    # Pass 1, one loop per number of scored resources (a resource the workload does not score would
+    # add an exact zero, so leaving it out changes no bit): each column's mean used fraction and
+    # their variance into ``mean`` and ``var``. Dividing by 2 or 4 is multiplying by 0.5 or 0.25,
+    # bit for bit, so only k == 3 pays for divisions (the divider is this loop's bottleneck).
+    mean = buf[1][:n]
+    var = buf[2][:n]
+    if k == 2:
+        for c in range(n):
+            x0 = min(max((u0[c] + q0) * i0[c] if l0[c] else 1.0, 0.0), 1.0)
+            x1 = min(max((u1[c] + q1) * i1[c] if l1[c] else 1.0, 0.0), 1.0)
+            m = (x0 + x1) * 0.5
+            d0 = x0 - m
+            d1 = x1 - m
+            mean[c] = m
+            var[c] = ((d0 * d0) + (d1 * d1)) * 0.5
+    elif k == 3:
+        for c in range(n):
+            x0 = min(max((u0[c] + q0) * i0[c] if l0[c] else 1.0, 0.0), 1.0)
+            x1 = min(max((u1[c] + q1) * i1[c] if l1[c] else 1.0, 0.0), 1.0)
+            x2 = min(max((u2[c] + q2) * i2[c] if l2[c] else 1.0, 0.0), 1.0)
+            m = ((x0 + x1) + x2) / 3.0
+            d0 = x0 - m
+            d1 = x1 - m
+            d2 = x2 - m
+            mean[c] = m
+            var[c] = (((d0 * d0) + (d1 * d1)) + (d2 * d2)) / 3.0
+    else:
+        for c in range(n):
+            x0 = min(max((u0[c] + q0) * i0[c] if l0[c] else 1.0, 0.0), 1.0)
+            x1 = min(max((u1[c] + q1) * i1[c] if l1[c] else 1.0, 0.0), 1.0)
+            x2 = min(max((u2[c] + q2) * i2[c] if l2[c] else 1.0, 0.0), 1.0)
+            x3 = min(max((u3[c] + q3) * i3[c] if l3[c] else 1.0, 0.0), 1.0)
+            m = (((x0 + x1) + x2) + x3) * 0.25
+            d0 = x0 - m
+            d1 = x1 - m
+            d2 = x2 - m
+            d3 = x3 - m
+            mean[c] = m
+            var[c] = ((((d0 * d0) + (d1 * d1)) + (d2 * d2)) + (d3 * d3)) * 0.25
+    # Then one pass per prioritizer in SUM_ORDER; a weight of 0 would add an exact zero, so its
+    # pass is skipped (and with it the square root or the division it would cost).
+    w_least, w_most, w_balanced, w_balance = weights[0], weights[1], weights[2], weights[3]
+    if w_least != 0.0 or w_most != 0.0:
+        for c in range(n):
+            t = total[c]
+            t += w_least * ((1.0 - mean[c]) * 100.0)
+            t += w_most * (mean[c] * 100.0)
+            total[c] = t
+    if w_balanced != 0.0:
+        for c in range(n):
+            total[c] += w_balanced * min(max((1.0 - np.sqrt(var[c])) * 100.0, 0.0), 100.0)
+    if w_balance != 0.0:
+        # With top == 0 every feasible column holds nothing, so placed / 1 gives Balance's 100.
+        safe_top = top if top > 0.0 else 1.0
+        for c in range(n):
+            total[c] += w_balance * ((1.0 - float(placed[c]) / safe_top) * 100.0)
+
+
+def _scores_cached(
+    which: int, moments: Any, state: Any, lo: int, n: int, top: float, weights: Any, total: Any
+) -> None:
+    """``_scores_fused`` from the cache: the mean and BalancedAllocation's score of request
+    ``which`` are read, not computed (no square root, no division but Balance's). Bit-identical:
+    the cache holds what the fused pass computes, and the sums run in the same order."""
+    mean = moments[MEAN][which, lo : lo + n]
+    balanced = moments[BALANCED][which, lo : lo + n]
     w_least, w_most, w_balanced, w_balance = weights[0], weights[1], weights[2], weights[3]
     for c in range(n):
-        x0 = min(max((u0[c] + q0) * i0[c] if l0[c] else 1.0, 0.0), 1.0)
-        x1 = min(max((u1[c] + q1) * i1[c] if l1[c] else 1.0, 0.0), 1.0)
-        x2 = min(max((u2[c] + q2) * i2[c] if l2[c] else 1.0, 0.0), 1.0)
-        x3 = min(max((u3[c] + q3) * i3[c] if l3[c] else 1.0, 0.0), 1.0)
-        mean = (((x0 + x1) + x2) + x3) / kf
-        d0 = x0 - mean
-        d1 = x1 - mean
-        d2 = x2 - mean
-        d3 = x3 - mean
-        ss = (((d0 * d0) + (d1 * d1)) + (d2 * d2) * m2) + (d3 * d3) * m3
         t = total[c]
-        t += w_least * ((1.0 - mean) * 100.0)
-        t += w_most * (mean * 100.0)
-        t += w_balanced * min(max((1.0 - np.sqrt(ss / kf)) * 100.0, 0.0), 100.0)
-        t += w_balance * ((1.0 - float(placed[c]) / safe_top) * 100.0)
+        t += w_least * ((1.0 - mean[c]) * 100.0)
+        t += w_most * (mean[c] * 100.0)
+        t += w_balanced * balanced[c]
         total[c] = t
+    if w_balance != 0.0:
+        placed = state[PLACED][lo : lo + n]
+        safe_top = top if top > 0.0 else 1.0
+        for c in range(n):
+            total[c] += w_balance * ((1.0 - float(placed[c]) / safe_top) * 100.0)
+
+
+def _fill_slots(moments: Any, state: Any, cols: Any, first: int, last: int) -> None:
+    """Compute the cache's entries of columns ``cols`` for slots ``first`` to ``last`` (excluded):
+    the mean used fraction and BalancedAllocation's score, with the fused pass's arithmetic. The
+    columns' usage is copied out first, and slots are grouped by the rows they score, so each
+    slot's loop over the columns reads contiguous memory and vectorises (entries of one slot lie in
+    one row of the cache)."""
+    used_t = state[USED]
+    inv_t = state[INV]
+    lim_t = state[LIM]
+    n = cols.shape[0]
+    rows = used_t.shape[0]
+    ut = np.empty((rows, n))
+    it = np.empty((rows, n))
+    lt = np.empty((rows, n), dtype=np.bool_)
+    for r in range(rows):
+        for j in range(n):
+            ut[r, j] = used_t[r, cols[j]]
+            it[r, j] = inv_t[r, cols[j]]
+            lt[r, j] = lim_t[r, cols[j]]
+    mean = moments[MEAN]
+    balanced = moments[BALANCED]
+    grows = moments[MROWS]
+    gk = moments[MK]
+    gstart = moments[MSTART]
+    mq = moments[MQ]
+    m = np.empty(n)
+    b = np.empty(n)
+    for g in range(gk.shape[0]):
+        u0, u1, u2, u3 = ut[grows[g, 0]], ut[grows[g, 1]], ut[grows[g, 2]], ut[grows[g, 3]]
+        i0, i1, i2, i3 = it[grows[g, 0]], it[grows[g, 1]], it[grows[g, 2]], it[grows[g, 3]]
+        l0, l1, l2, l3 = lt[grows[g, 0]], lt[grows[g, 1]], lt[grows[g, 2]], lt[grows[g, 3]]
+        k = gk[g]
+        for w in range(max(gstart[g], first), min(gstart[g + 1], last)):
+            q0, q1, q2, q3 = mq[0, w], mq[1, w], mq[2, w], mq[3, w]
+            if k == 2:
+                for j in range(n):
+                    x0 = min(max((u0[j] + q0) * i0[j] if l0[j] else 1.0, 0.0), 1.0)
+                    x1 = min(max((u1[j] + q1) * i1[j] if l1[j] else 1.0, 0.0), 1.0)
+                    mj = (x0 + x1) * 0.5
+                    d0 = x0 - mj
+                    d1 = x1 - mj
+                    m[j] = mj
+                    b[j] = min(max((1.0 - np.sqrt(((d0 * d0) + (d1 * d1)) * 0.5)) * 100.0, 0.0), 100.0)
+            elif k == 3:
+                for j in range(n):
+                    x0 = min(max((u0[j] + q0) * i0[j] if l0[j] else 1.0, 0.0), 1.0)
+                    x1 = min(max((u1[j] + q1) * i1[j] if l1[j] else 1.0, 0.0), 1.0)
+                    x2 = min(max((u2[j] + q2) * i2[j] if l2[j] else 1.0, 0.0), 1.0)
+                    mj = ((x0 + x1) + x2) / 3.0
+                    d0 = x0 - mj
+                    d1 = x1 - mj
+                    d2 = x2 - mj
+                    var = (((d0 * d0) + (d1 * d1)) + (d2 * d2)) / 3.0
+                    m[j] = mj
+                    b[j] = min(max((1.0 - np.sqrt(var)) * 100.0, 0.0), 100.0)
+            else:
+                for j in range(n):
+                    x0 = min(max((u0[j] + q0) * i0[j] if l0[j] else 1.0, 0.0), 1.0)
+                    x1 = min(max((u1[j] + q1) * i1[j] if l1[j] else 1.0, 0.0), 1.0)
+                    x2 = min(max((u2[j] + q2) * i2[j] if l2[j] else 1.0, 0.0), 1.0)
+                    x3 = min(max((u3[j] + q3) * i3[j] if l3[j] else 1.0, 0.0), 1.0)
+                    mj = (((x0 + x1) + x2) + x3) * 0.25
+                    d0 = x0 - mj
+                    d1 = x1 - mj
+                    d2 = x2 - mj
+                    d3 = x3 - mj
+                    var = ((((d0 * d0) + (d1 * d1)) + (d2 * d2)) + (d3 * d3)) * 0.25
+                    m[j] = mj
+                    b[j] = min(max((1.0 - np.sqrt(var)) * 100.0, 0.0), 100.0)
+            mean_w = mean[w]
+            balanced_w = balanced[w]
+            for j in range(n):
+                mean_w[cols[j]] = m[j]
+                balanced_w[cols[j]] = b[j]
+
+
+def _fill_threads(moments: Any, state: Any, cols: Any, threads: int) -> None:
+    """``_fill_slots`` for every slot, the slots split evenly over ``threads`` threads (one thread
+    storing into every slot's row measured no faster than one thread)."""
+    slots = moments[MEAN].shape[0]
+    for t in _prange(threads):
+        _fill_slots_jit(moments, state, cols, t * slots // threads, (t + 1) * slots // threads)
+
+
+def _refresh(c: int, moments: Any, state: Any) -> None:
+    """Recompute the cache for the columns of cluster ``c`` (its usage just changed), as
+    ``_fill_slots`` does for many columns; for one cluster the copies that make that vectorise
+    would cost more than they save, so this is a plain loop over the slots."""
+    if moments[MEAN].shape[0] == 0:
+        return
+    used_t = state[USED]
+    inv_t = state[INV]
+    lim_t = state[LIM]
+    ccols = state[CCOLS]
+    cstart = state[CSTART]
+    mean = moments[MEAN]
+    balanced = moments[BALANCED]
+    grows = moments[MROWS]
+    gk = moments[MK]
+    gstart = moments[MSTART]
+    q0, q1, q2, q3 = moments[MQ][0], moments[MQ][1], moments[MQ][2], moments[MQ][3]
+    for m_ in range(cstart[c], cstart[c + 1]):
+        col = ccols[m_]
+        for g in range(gk.shape[0]):
+            r0, r1, r2, r3 = grows[g, 0], grows[g, 1], grows[g, 2], grows[g, 3]
+            u0, u1, u2, u3 = used_t[r0, col], used_t[r1, col], used_t[r2, col], used_t[r3, col]
+            i0, i1, i2, i3 = inv_t[r0, col], inv_t[r1, col], inv_t[r2, col], inv_t[r3, col]
+            l0, l1, l2, l3 = lim_t[r0, col], lim_t[r1, col], lim_t[r2, col], lim_t[r3, col]
+            k = gk[g]
+            for w in range(gstart[g], gstart[g + 1]):
+                x0 = min(max((u0 + q0[w]) * i0 if l0 else 1.0, 0.0), 1.0)
+                x1 = min(max((u1 + q1[w]) * i1 if l1 else 1.0, 0.0), 1.0)
+                if k == 2:
+                    m = (x0 + x1) * 0.5
+                    d0 = x0 - m
+                    d1 = x1 - m
+                    var = ((d0 * d0) + (d1 * d1)) * 0.5
+                elif k == 3:
+                    x2 = min(max((u2 + q2[w]) * i2 if l2 else 1.0, 0.0), 1.0)
+                    m = ((x0 + x1) + x2) / 3.0
+                    d0 = x0 - m
+                    d1 = x1 - m
+                    d2 = x2 - m
+                    var = (((d0 * d0) + (d1 * d1)) + (d2 * d2)) / 3.0
+                else:
+                    x2 = min(max((u2 + q2[w]) * i2 if l2 else 1.0, 0.0), 1.0)
+                    x3 = min(max((u3 + q3[w]) * i3 if l3 else 1.0, 0.0), 1.0)
+                    m = (((x0 + x1) + x2) + x3) * 0.25
+                    d0 = x0 - m
+                    d1 = x1 - m
+                    d2 = x2 - m
+                    d3 = x3 - m
+                    var = ((((d0 * d0) + (d1 * d1)) + (d2 * d2)) + (d3 * d3)) * 0.25
+                mean[w, col] = m
+                balanced[w, col] = min(max((1.0 - np.sqrt(var)) * 100.0, 0.0), 100.0)
 
 
 def _scores_general(
@@ -299,29 +512,33 @@ def _take(c: int, request: Any, need: int, state: Any) -> None:
             placed[col] += 1
 
 
-def _place_run(tasks: Any, state: Any, terms: Any, chosen: Any) -> int:
+def _place_run(tasks: Any, state: Any, terms: Any, moments: Any, chosen: Any) -> int:
     """Sequentially place single-cluster workloads (``tasks``: part, requests, replicas, scored,
-    k), updating the state; ``chosen[i]`` receives the cluster of workload ``i``. Stops at the first
-    workload nothing fits and returns its position (``len`` when all were placed)."""
-    parts, requests, replicas, scored, ks = tasks
+    k, which), updating the state and the cache; ``chosen[i]`` receives the cluster of workload
+    ``i``. Stops at the first workload nothing fits and returns its position (``len`` when all were
+    placed)."""
+    parts, requests, replicas, scored, ks, whichs = tasks
     buf = np.empty((requests.shape[1] + 3, terms[COUNT].max() if terms[COUNT].size else 0))
     cluster_of = state[CLUSTER]
     for i in range(parts.shape[0]):
-        col = _row_jit(parts[i], requests[i], replicas[i], scored[i], ks[i], state, terms, buf)
+        col = _row_jit(
+            parts[i], requests[i], replicas[i], scored[i], ks[i], whichs[i], state, terms, moments, buf
+        )
         if col < 0:
             chosen[i] = -1
             return i
         c = cluster_of[col]
         chosen[i] = c
         _take_jit(c, requests[i], replicas[i], state)
+        _refresh_jit(c, moments, state)
     done: int = parts.shape[0]
     return done
 
 
-def _choose_rows(rows: Any, tasks: Any, state: Any, terms: Any, bufs: Any, picks: Any) -> None:
+def _choose_rows(rows: Any, tasks: Any, state: Any, terms: Any, moments: Any, bufs: Any, picks: Any) -> None:
     """Best cluster for each workload ``rows[j]`` against one snapshot, into ``picks[j]`` (-1 when
     none fits). ``bufs`` holds one scratch block per thread; thread ``t`` takes rows t, t + T, ..."""
-    parts, requests, replicas, scored, ks = tasks
+    parts, requests, replicas, scored, ks, whichs = tasks
     cluster_of = state[CLUSTER]
     threads = bufs.shape[0]
     n = rows.shape[0]
@@ -329,12 +546,22 @@ def _choose_rows(rows: Any, tasks: Any, state: Any, terms: Any, bufs: Any, picks
         buf = bufs[t]
         for j in range(t, n, threads):
             i = rows[j]
-            col = _row_jit(parts[i], requests[i], replicas[i], scored[i], ks[i], state, terms, buf)
+            col = _row_jit(
+                parts[i], requests[i], replicas[i], scored[i], ks[i], whichs[i], state, terms, moments, buf
+            )
             picks[j] = cluster_of[col] if col >= 0 else -1
 
 
 def _place_rounds(
-    order: Any, tasks: Any, state: Any, terms: Any, batch_size: int, threads: int, chosen: Any, carry: Any
+    order: Any,
+    tasks: Any,
+    state: Any,
+    terms: Any,
+    moments: Any,
+    batch_size: int,
+    threads: int,
+    chosen: Any,
+    carry: Any,
 ) -> tuple[int, int, int]:
     """Place the workloads ``order`` lists (placement order) in rounds of ``batch_size``.
 
@@ -358,6 +585,8 @@ def _place_rounds(
     width = terms[COUNT].max() if terms[COUNT].size else 0
     bufs = np.empty((threads, requests.shape[1] + 3, width))
     blocked = np.zeros(cstart.shape[0] - 1, dtype=np.bool_)
+    touched = np.zeros(cstart.shape[0] - 1, dtype=np.bool_)
+    taken = np.empty(batch_size, dtype=np.int64)
     waiting = 0
     for j in range(carry.shape[0]):
         if carry[j] < 0:
@@ -377,11 +606,12 @@ def _place_rounds(
         rows = head[:h]
         scored_rows += h
         if threads > 1 and h > 1:
-            _choose_rows_par(rows, tasks, state, terms, bufs, pick)
+            _choose_rows_par(rows, tasks, state, terms, moments, bufs, pick)
         else:
-            _choose_rows_ser(rows, tasks, state, terms, bufs[:1], pick)
+            _choose_rows_ser(rows, tasks, state, terms, moments, bufs[:1], pick)
         waiting = 0
         unplaceable = False
+        n_taken = 0
         for j in range(h):
             i = head[j]
             c = pick[j]
@@ -399,6 +629,10 @@ def _place_rounds(
             if fits:
                 _take_jit(c, requests[i], replicas[i], state)
                 chosen[i] = c
+                if not touched[c]:
+                    touched[c] = True
+                    taken[n_taken] = c
+                    n_taken += 1
             else:
                 blocked[c] = True
                 carry[waiting] = i
@@ -406,6 +640,22 @@ def _place_rounds(
         for j in range(h):
             if pick[j] >= 0:
                 blocked[pick[j]] = False
+        if n_taken > 0 and moments[MEAN].shape[0] > 0:  # the next round scores the new usage
+            n_cols = 0
+            for j in range(n_taken):
+                n_cols += cstart[taken[j] + 1] - cstart[taken[j]]
+            cols = np.empty(n_cols, dtype=np.int64)
+            n_cols = 0
+            for j in range(n_taken):
+                for m in range(cstart[taken[j]], cstart[taken[j] + 1]):
+                    cols[n_cols] = first_col[m]
+                    n_cols += 1
+            if threads > 1:
+                _fill_threads_par(moments, state, cols, threads)
+            else:
+                _fill_slots_jit(moments, state, cols, 0, moments[MEAN].shape[0])
+        for j in range(n_taken):
+            touched[taken[j]] = False
         if unplaceable:
             return nxt, waiting, scored_rows
     return nxt, 0, scored_rows
@@ -416,12 +666,17 @@ _room_jit: Callable[..., int]
 _argmax_jit: Callable[..., tuple[int, int]]
 _top_placed_jit: Callable[..., float]
 _fused_jit: Callable[..., None]
+_cached_jit: Callable[..., None]
+_refresh_jit: Callable[..., None]
+_fill_slots_jit: Callable[..., None]
+_fill_threads_par: Callable[..., None]
 _general_jit: Callable[..., None]
 _row_jit: Callable[..., int]
 _take_jit: Callable[..., None]
 _choose_rows_par: Callable[..., None]
 _choose_rows_ser: Callable[..., None]
 place_run: Callable[..., int]
+fill: Callable[..., None]
 place_rounds: Callable[..., tuple[int, int, int]]
 if AVAILABLE:  # pragma: no branch
     _prange = _numba.prange
@@ -430,13 +685,18 @@ if AVAILABLE:  # pragma: no branch
     _argmax_jit = cast(Callable[..., tuple[int, int]], _jit(_argmax))
     _top_placed_jit = cast(Callable[..., float], _jit(_top_placed))
     _fused_jit = cast(Callable[..., None], _jit(_scores_fused))
+    _cached_jit = cast(Callable[..., None], _jit(_scores_cached))
+    _refresh_jit = cast(Callable[..., None], _jit(_refresh))
+    _fill_slots_jit = cast(Callable[..., None], _jit(_fill_slots))
     _general_jit = cast(Callable[..., None], _jit(_scores_general))
     _row_jit = cast(Callable[..., int], _jit(_row))
     _take_jit = cast(Callable[..., None], _jit(_take))
     _choose_rows_ser = cast(Callable[..., None], _jit(_choose_rows))
     _par = _numba.njit(cache=True, nogil=True, parallel=True)
     _choose_rows_par = cast(Callable[..., None], _par(_choose_rows))
+    _fill_threads_par = cast(Callable[..., None], _par(_fill_threads))
     place_run = cast(Callable[..., int], _jit(_place_run))
+    fill = _fill_threads_par
     place_rounds = cast(Callable[..., tuple[int, int, int]], _jit(_place_rounds))
 else:  # pragma: no cover
     _prange = range
@@ -444,9 +704,14 @@ else:  # pragma: no cover
     _argmax_jit = _argmax
     _top_placed_jit = _top_placed
     _fused_jit = _scores_fused
+    _cached_jit = _scores_cached
+    _refresh_jit = _refresh
+    _fill_slots_jit = _fill_slots
+    _fill_threads_par = _fill_threads
     _general_jit = _scores_general
     _row_jit = _row
     _take_jit = _take
     _choose_rows_ser = _choose_rows_par = _choose_rows
     place_run = _place_run
+    fill = _fill_threads
     place_rounds = _place_rounds

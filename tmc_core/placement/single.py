@@ -279,9 +279,14 @@ class Program:
     replicas: IntArray
     scored: BoolArray
     k: IntArray
+    which: IntArray
+    """Per workload, its row in the distinct request tables below (the kernels' score cache key)."""
+    table: IntArray
+    table_scored: BoolArray
 
     def take(self, rows: IntArray) -> Program:
-        """The program of the workloads ``rows`` (in that order); the term tables are shared."""
+        """The program of the workloads ``rows`` (in that order); the term and request tables are
+        shared."""
         return Program(
             part=self.part[rows],
             masked=self.masked,
@@ -290,7 +295,15 @@ class Program:
             replicas=self.replicas[rows],
             scored=self.scored[rows],
             k=self.k[rows],
+            which=self.which[rows],
+            table=self.table,
+            table_scored=self.table_scored,
         )
+
+    def columns(self) -> tuple[NDArray[Any], ...]:
+        """The per-workload arrays in the order the kernels take them (the last, each workload's
+        slot in the score cache, comes from ``_moments``)."""
+        return (self.part, self.requests, self.replicas, self.scored, self.k)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +359,9 @@ def program(
         replicas=reps,
         scored=np.ascontiguousarray(scored[which]),
         k=scored.sum(axis=1).astype(np.int64)[which],
+        which=which,
+        table=table,
+        table_scored=scored,
     )
 
 
@@ -431,6 +447,69 @@ class _Columns:
         placed[clusters] = self.state[kernels.PLACED][cols]
 
 
+MOMENTS_MAX_BYTES = 256 << 20
+"""Largest score cache (two float64 arrays, distinct requests x columns) the kernels keep."""
+
+MOMENTS_MIN_ROWS_PER_REQUEST = 2
+"""Keep the score cache only when the run has at least this many workloads per cached request:
+filling it costs one evaluation per request and column, a workload's row one per column."""
+
+MOMENTS_MAX_REQUEST_SHARE = 0.5
+"""... and at most this many cached requests per column: every cluster that takes a workload costs
+one evaluation per cached request, the next row one per column."""
+
+
+def _moments(prog: Program, cols: _Columns) -> tuple[tuple[Any, ...], IntArray]:
+    """The kernels' score cache for this run (see ``kernels.MEAN``), filled for every column, and
+    each workload's slot in it (-1: not cached). The cache is off (empty arrays) when it would not
+    pay: it costs one evaluation per cached request and column up front, and one per cached request
+    for every cluster that takes a workload, where a row costs one per column."""
+    n_columns = int(cols.state[kernels.CLUSTER].size)
+    fused = (prog.k >= 2) & (prog.k <= 4)
+    used = np.zeros(prog.table.shape[0], dtype=np.bool_)
+    used[prog.which[fused]] = True
+    n_used = int(used.sum())
+    if (
+        n_used == 0
+        or n_used > MOMENTS_MAX_REQUEST_SHARE * n_columns
+        or int(fused.sum()) < MOMENTS_MIN_ROWS_PER_REQUEST * n_used
+        or 16 * n_used * n_columns > MOMENTS_MAX_BYTES
+    ):
+        off = (
+            np.zeros((0, 0)),
+            np.zeros((0, 0)),
+            np.zeros((0, 4), dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+            np.zeros((4, 0)),
+        )
+        return off, np.full(prog.which.size, -1, dtype=np.int64)
+    spare = prog.table.shape[1]  # the state's spare last row stands in for an unscored slot
+    requests = np.flatnonzero(used)
+    rows = np.full((requests.size, 4), spare, dtype=np.int64)
+    amounts = np.zeros((4, requests.size))
+    for j, w in enumerate(requests.tolist()):
+        which = np.flatnonzero(prog.table_scored[w])
+        rows[j, : which.size] = which
+        amounts[: which.size, j] = prog.table[w, which]
+    groups, group_of = np.unique(rows, axis=0, return_inverse=True)
+    by_group = np.argsort(group_of.ravel(), kind="stable")  # slot order: grouped
+    starts = np.zeros(groups.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(group_of.ravel(), minlength=groups.shape[0]), out=starts[1:])
+    slot_of = np.full(prog.table.shape[0], -1, dtype=np.int64)
+    slot_of[requests[by_group]] = np.arange(requests.size, dtype=np.int64)
+    moments = (
+        np.empty((requests.size, n_columns)),
+        np.empty((requests.size, n_columns)),
+        np.ascontiguousarray(groups.astype(np.int64)),
+        (groups != spare).sum(axis=1).astype(np.int64),
+        starts,
+        np.ascontiguousarray(amounts[:, by_group]),
+    )
+    kernels.fill(moments, cols.state, np.arange(n_columns, dtype=np.int64), _threads())
+    return moments, np.where(fused, slot_of[prog.which], -1)
+
+
 def _compact(prog: Program) -> bool:
     """Whether a run's columns should be compacted per policy term (see ``COMPACT_MAX_SHARE``)."""
     terms, clusters = prog.masked.shape
@@ -489,15 +568,11 @@ def place_sequential_run(
     chosen = np.full(n, -1, dtype=np.int64)
     failed: dict[int, Outcome] = {}
     start = 0
+    moments, slots = _moments(prog, cols)
+    columns = (*prog.columns()[:5], slots)
     while start < n:
-        rest = (
-            prog.part[start:],
-            prog.requests[start:],
-            prog.replicas[start:],
-            prog.scored[start:],
-            prog.k[start:],
-        )
-        stop = start + int(kernels.place_run(rest, cols.state, cols.terms, chosen[start:]))
+        rest = tuple(a[start:] for a in columns)
+        stop = start + int(kernels.place_run(rest, cols.state, cols.terms, moments, chosen[start:]))
         if stop < n:
             cols.write_back(free, placed)
             _explain_failures(index, tasks, prog, [stop], free, placed, cache, failed)
@@ -534,7 +609,8 @@ def _rounds_compiled(
     """All rounds in compiled code; it returns to Python only to explain a task nothing fits."""
     n = len(tasks)
     cols = _Columns.of(index, prog, free, placed, _compact(prog))
-    columns = (prog.part, prog.requests, prog.replicas, prog.scored, prog.k)
+    moments, slots = _moments(prog, cols)
+    columns = (*prog.columns()[:5], slots)
     chosen = np.full(n, -2, dtype=np.int64)
     failed: dict[int, Outcome] = {}
     order = np.arange(n, dtype=np.int64)
@@ -542,7 +618,7 @@ def _rounds_compiled(
     threads = _threads()
     while True:
         consumed, waiting, _ = kernels.place_rounds(
-            order, columns, cols.state, cols.terms, batch_size, threads, chosen, carry
+            order, columns, cols.state, cols.terms, moments, batch_size, threads, chosen, carry
         )
         lost = np.flatnonzero(chosen == -1).tolist()
         if lost:
