@@ -28,7 +28,6 @@ from tmc_core.placement.pipeline import Outcome, PolicyCache, place_workload
 from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry
 from tmc_core.placement.single import (
     ProgramRows,
-    batchable,
     place_group,
     place_sequential_run,
     program,
@@ -139,7 +138,9 @@ def _collector_paused() -> Iterator[None]:
 
     Each batch of new objects triggers collections that walk the caller's whole heap (100k tasks
     are millions of objects): building 10k Decisions took 210-246 ms with the collector on and
-    89-92 ms with it paused. It is restored as it was, also on error.
+    89-92 ms with it paused; ``assign_batch`` at 10k x 1k (batched) took 46 ms with it on and 42
+    ms with it paused once earlier results were alive in the process. It is restored as it was,
+    also on error.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -219,8 +220,33 @@ class _Survey:
     rows: ProgramRows
 
 
+def _order(workloads: Sequence[Workload]) -> IntArray:
+    """``placement_order`` of these workloads, faster: one string per workload (namespace, a NUL,
+    name) sorted by Python's string sort, then a stable sort by priority in numpy.
+
+    Comparing such strings is comparing (namespace, name) pairs as long as no namespace holds a NUL
+    (NUL sorts first, so a namespace ending early sorts first, as in a tuple); when one does, or two
+    workloads share namespace and name (kind, apiVersion and workspace then decide), the tuple sort
+    of ``placement_order`` runs instead. 2.7x faster than sorting tuples at 10k workloads.
+    """
+    n = len(workloads)
+    spaces = [w.namespace for w in workloads]
+    keys = [f"{ns}\0{w.name}" for ns, w in zip(spaces, workloads, strict=True)]
+    if len(set(keys)) < n or any("\0" in ns for ns in set(spaces)):
+        tuples = [_order_key(w) for w in workloads]
+        return np.asarray(sorted(range(n), key=tuples.__getitem__), dtype=np.int64)
+    order = np.asarray(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
+    priority = np.fromiter((w.priority for w in workloads), dtype=np.int64, count=n)
+    if n and priority.min() != priority.max():
+        order = order[np.argsort(-priority[order], kind="stable")]
+    return order
+
+
 def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
-    """The batch's survey (see ``_Survey``); ``single_policy`` is computed once per policy."""
+    """The batch's survey (see ``_Survey``); ``single_policy`` is computed once per policy. The loop
+    body is the call's hottest Python (10k tasks: ~0.5 µs each), hence ``batchable`` written out."""
+    workloads = [t.workload for t in tasks]
+    order = _order(workloads)
     policies: dict[int, bool] = {}
     requests: dict[int, int] = {}  # request lists are often shared objects: try identity first
     by_value: dict[ResourceList, int] = {}
@@ -233,10 +259,9 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
     part: list[int] = []
     which: list[int] = []
     replicas: list[int] = []
-    keys = []
+    compiled = kernels.AVAILABLE
     for k, task in enumerate(tasks):
-        w = task.workload
-        keys.append(_order_key(w))
+        w = workloads[k]
         rl = w.requests
         v = requests.get(id(rl))
         if v is None:
@@ -247,13 +272,20 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
             requests[id(rl)] = v
         if not runs_single:
             continue
-        fits = policies.get(id(task.policy))
+        policy = task.policy
+        fits = policies.get(id(policy))
         if fits is None:
-            fits = policies[id(task.policy)] = single_policy(task.policy)
-        if not batchable(task, fits):
+            fits = policies[id(policy)] = single_policy(policy)
+        # batchable(task, fits), inline
+        if not fits:
+            continue
+        current = task.current
+        if current and any(c > 0 for c in current.values()):
+            continue
+        if not compiled and w.replicas < 1:
             continue
         eligible[k] = True
-        key = (id(task.policy), w.api_version, w.kind)
+        key = (id(policy), w.api_version, w.kind)
         row = term_rows.get(key)
         if row is None:
             row = term_rows[key] = len(leads)
@@ -270,7 +302,6 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
         lead_which=tuple(lead_which),
         requests=tuple(distinct),
     )
-    order = np.asarray(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
     return _Survey(order=order, eligible=eligible, rows=rows)
 
 
@@ -339,6 +370,19 @@ def assign_batch(
         raise InvalidInput(f"unknown mode {mode!r}: expected sequential, batched or independent", path="mode")
     if batch_size < 1:
         raise InvalidInput(f"must be at least 1, got {batch_size}", path="batch_size")
+    with _collector_paused():  # allocation-heavy, cycle-free: see _collector_paused
+        return _assign(fleet, tasks, explain, registry, mode, batch_size)
+
+
+def _assign(
+    fleet: FleetIndex | Fleet | Sequence[Cluster],
+    tasks: Sequence[PlacementTask],
+    explain: bool,
+    registry: Registry,
+    mode: str,
+    batch_size: int,
+) -> Assignment:
+    """``assign_batch`` after its arguments were checked."""
     plain = not explain and registry is DEFAULT_REGISTRY
     use_batches = mode == "batched" and plain
     use_kernel = mode == "sequential" and plain and kernels.AVAILABLE
