@@ -92,35 +92,50 @@ def _row(
     # Fit: up to four resources in one pass; the spare last row of free_t (never short) fills the
     # unused slots. A resource the workload does not ask for needs no check while no free amount
     # is negative (the drivers' ``state`` says so), otherwise every resource is checked.
+    # (Scalars, not small arrays: an allocation per row costs as much as a pass over 100 columns.)
     spare = free_t.shape[0] - 1
-    checks = np.full(4, spare, dtype=np.int64)
-    limits = np.zeros(4, dtype=np.int64)
+    c0 = c1 = c2 = c3 = spare
+    l0 = l1 = l2 = l3 = 0
     m = 0
-    overflow = False
     for r in range(request.shape[0]):
         limit = need * request[r]
         if limit > 0 or state[NEGATIVE][0]:
-            if m < 4:
-                checks[m] = r
-                limits[m] = limit
-                m += 1
-            else:
-                overflow = True
-    f0, f1 = free_t[checks[0], lo : lo + n], free_t[checks[1], lo : lo + n]
-    f2, f3 = free_t[checks[2], lo : lo + n], free_t[checks[3], lo : lo + n]
-    l0, l1, l2, l3 = limits[0], limits[1], limits[2], limits[3]
-    for j in range(n):
-        fits = (f0[j] >= l0) & (f1[j] >= l1) & (f2[j] >= l2) & (f3[j] >= l3)
-        total[j] = static[j] if fits else -np.inf
-    if overflow:
-        for r in range(request.shape[0]):
-            limit = need * request[r]
-            fr = free_t[r, lo : lo + n]
-            for j in range(n):
-                if fr[j] < limit:
-                    total[j] = -np.inf
+            if m == 0:
+                c0, l0 = r, limit
+            elif m == 1:
+                c1, l1 = r, limit
+            elif m == 2:
+                c2, l2 = r, limit
+            elif m == 3:
+                c3, l3 = r, limit
+            m += 1
+    f0, f1 = free_t[c0, lo : lo + n], free_t[c1, lo : lo + n]
+    f2, f3 = free_t[c2, lo : lo + n], free_t[c3, lo : lo + n]
     weights = terms[WEIGHTS][part]
-    top = _top_placed_jit(total, state[PLACED][lo : lo + n]) if weights[3] != 0.0 else 0.0
+    top = 0.0
+    if weights[3] != 0.0 and m <= 4:
+        # Balance's scale in the same pass: the most workloads a feasible column holds.
+        placed = state[PLACED][lo : lo + n]
+        most = 0
+        for j in range(n):
+            fits = (f0[j] >= l0) & (f1[j] >= l1) & (f2[j] >= l2) & (f3[j] >= l3)
+            t = static[j] if fits else -np.inf
+            total[j] = t
+            most = max(most, placed[j] if t > -np.inf else 0)
+        top = float(most)
+    else:
+        for j in range(n):
+            fits = (f0[j] >= l0) & (f1[j] >= l1) & (f2[j] >= l2) & (f3[j] >= l3)
+            total[j] = static[j] if fits else -np.inf
+        if m > 4:  # more than four resources to check: the rest one by one
+            for r in range(request.shape[0]):
+                limit = need * request[r]
+                fr = free_t[r, lo : lo + n]
+                for j in range(n):
+                    if fr[j] < limit:
+                        total[j] = -np.inf
+        if weights[3] != 0.0:
+            top = _top_placed_jit(total, state[PLACED][lo : lo + n])
     if weights[0] != 0.0 or weights[1] != 0.0 or weights[2] != 0.0 or weights[3] != 0.0:
         if k < 2 or k > 4:
             _general_jit(request, k, scored, state, lo, n, top, weights, buf)
@@ -294,17 +309,23 @@ def _scores_cached(
     mean = moments[MEAN][which, lo : lo + n]
     balanced = moments[BALANCED][which, lo : lo + n]
     w_least, w_most, w_balanced, w_balance = weights[0], weights[1], weights[2], weights[3]
-    for c in range(n):
-        t = total[c]
-        t += w_least * ((1.0 - mean[c]) * 100.0)
-        t += w_most * (mean[c] * 100.0)
-        t += w_balanced * balanced[c]
-        total[c] = t
     if w_balance != 0.0:
         placed = state[PLACED][lo : lo + n]
-        safe_top = top if top > 0.0 else 1.0
+        safe_top = top if top > 0.0 else 1.0  # top == 0: nothing feasible holds a workload
         for c in range(n):
-            total[c] += w_balance * ((1.0 - float(placed[c]) / safe_top) * 100.0)
+            t = total[c]
+            t += w_least * ((1.0 - mean[c]) * 100.0)
+            t += w_most * (mean[c] * 100.0)
+            t += w_balanced * balanced[c]
+            t += w_balance * ((1.0 - float(placed[c]) / safe_top) * 100.0)
+            total[c] = t
+    else:
+        for c in range(n):
+            t = total[c]
+            t += w_least * ((1.0 - mean[c]) * 100.0)
+            t += w_most * (mean[c] * 100.0)
+            t += w_balanced * balanced[c]
+            total[c] = t
 
 
 def _fill_slots(moments: Any, state: Any, cols: Any, first: int, last: int) -> None:
