@@ -56,7 +56,8 @@ class Score(Protocol):
 def check_range(name: str, scores: FloatArray, feasible: BoolArray) -> FloatArray:
     """Reject scores outside 0..100 (or NaN) on feasible clusters, naming the plugin."""
     vals = scores[feasible]
-    if vals.size and not (np.all(vals >= 0.0) and np.all(vals <= MAX_SCORE)):
+    # min and max, not two boolean arrays: half the time; a NaN fails both comparisons
+    if vals.size and not (vals.min() >= 0.0 and vals.max() <= MAX_SCORE):
         bad = vals[~((vals >= 0.0) & (vals <= MAX_SCORE))]
         raise ScoreRangeError(f"score plugin {name} returned {bad[0]!r}, outside 0..100")
     return scores
