@@ -214,14 +214,15 @@ def _minmax(values: FloatArray, feasible: BoolArray, higher_is_better: bool) -> 
     """Min-max normalise over feasible clusters that have a value; missing values score 0."""
     have = feasible & ~np.isnan(values)
     out = np.zeros(values.shape)
-    if not have.any():
+    scored = values[have]  # gathered once: min, max and scaling all read it
+    if not scored.size:
         return out
-    lo = float(values[have].min())
-    hi = float(values[have].max())
+    lo = float(scored.min())
+    hi = float(scored.max())
     if hi == lo:
         out[have] = MAX_SCORE
         return out
-    scaled = (values[have] - lo) / (hi - lo)
+    scaled = (scored - lo) / (hi - lo)
     out[have] = (scaled if higher_is_better else 1.0 - scaled) * MAX_SCORE
     return out
 
