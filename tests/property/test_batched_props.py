@@ -192,3 +192,27 @@ def test_score_cache_gives_the_same_decisions(seed: int, n_clusters: int, mode: 
             mp.setattr(kernels, "AVAILABLE", False)
             plain = assign_batch(index, tasks)
         assert (on.clusters == plain.clusters).all() and (on.offsets == plain.offsets).all()
+
+
+@SETTINGS
+@given(single_worlds(), st.sampled_from(["sequential", "batched"]), st.integers(1, 5))
+def test_score_cache_on_small_fleets(
+    world: tuple[list[Cluster], list[PlacementTask]], mode: str, batch_size: int
+) -> None:
+    """The cache forced on over fleets of a few clusters and resources (fewer scored rows than its
+    four slots, zero requests, workloads nothing fits) decides as the fused pass does."""
+    import pytest
+
+    from tmc_core.placement import kernels, single
+
+    if not kernels.AVAILABLE:
+        pytest.skip("numba not installed (the 'fast' extra)")
+    fleet, tasks = world
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(single, "MOMENTS_MIN_ROWS_PER_REQUEST", 0)
+        mp.setattr(single, "MOMENTS_MAX_REQUEST_SHARE", 1e9)
+        on = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(single, "MOMENTS_MAX_BYTES", 0)
+        off = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+    assert on == off

@@ -486,12 +486,15 @@ def _moments(prog: Program, cols: _Columns) -> tuple[tuple[Any, ...], IntArray]:
         return off, np.full(prog.which.size, -1, dtype=np.int64)
     spare = prog.table.shape[1]  # the state's spare last row stands in for an unscored slot
     requests = np.flatnonzero(used)
+    # Per cached request its scored rows in order (2 to 4 of them), padded with the spare row.
+    scored = prog.table_scored[requests]
+    first = np.argsort(~scored, axis=1, kind="stable")[:, :4]  # scored rows first, in order
+    real = np.take_along_axis(scored, first, axis=1)
+    width = first.shape[1]  # fewer than 4 when the fleet has fewer resources
     rows = np.full((requests.size, 4), spare, dtype=np.int64)
+    rows[:, :width] = np.where(real, first, spare)
     amounts = np.zeros((4, requests.size))
-    for j, w in enumerate(requests.tolist()):
-        which = np.flatnonzero(prog.table_scored[w])
-        rows[j, : which.size] = which
-        amounts[: which.size, j] = prog.table[w, which]
+    amounts[:width] = np.where(real, np.take_along_axis(prog.table[requests], first, axis=1), 0).T
     groups, group_of = np.unique(rows, axis=0, return_inverse=True)
     by_group = np.argsort(group_of.ravel(), kind="stable")  # slot order: grouped
     starts = np.zeros(groups.shape[0] + 1, dtype=np.int64)
