@@ -470,3 +470,48 @@ def test_a_workload_stays_in_the_fallback_group_while_the_first_is_still_short()
     assert d.replicas == current
     assert d.explanation is not None
     assert d.explanation.affinity_term == "backup"
+
+
+# --------------------------------------------------------------------------------------------------
+# the batch call's memo of requirement masks
+
+
+def test_requirement_memo_gives_the_same_masks_and_computes_each_requirement_once() -> None:
+    from tmc_core.model.policy import ClusterAffinity
+    from tmc_core.placement import FleetIndex
+    from tmc_core.placement.filters import affinity_mask
+
+    index = FleetIndex.from_fleet(LABELLED)
+    affinities = [
+        ClusterAffinity.model_validate(spec)
+        for spec in (
+            {"labelSelector": {"matchLabels": {"env": "prod"}}},
+            {"labelSelector": {"matchExpressions": [{"key": "gen", "operator": "Gt", "values": ["4"]}]}},
+            {"labelSelector": {"matchExpressions": [{"key": "absent", "operator": "DoesNotExist"}]}},
+            {"labelSelector": {"matchLabels": {"env": "prod", "gen": "3"}}},
+            {
+                "fieldSelector": {
+                    "matchExpressions": [{"key": "region", "operator": "NotIn", "values": ["x"]}]
+                }
+            },
+            {"labelSelector": {"matchLabels": {"env": "prod"}}, "exclude": ["a"]},
+        )
+    ]
+    memo: dict[Any, Any] = {}
+    first = [affinity_mask(index, a, memo) for a in affinities]
+    size = len(memo)
+    again = [affinity_mask(index, a, memo) for a in affinities]
+    plain = [affinity_mask(index, a) for a in affinities]
+    for x, y, z in zip(first, again, plain, strict=True):
+        assert x.tolist() == y.tolist() == z.tolist()
+    # env=prod appears three times, gen=3 once more: 5 distinct requirements in 7 uses
+    assert size == len(memo) == 5
+    assert not any(m.flags.writeable for m in memo.values())
+    assert [m.tolist() for m in plain] == [
+        [True, False, False],
+        [False, True, False],
+        [True, True, True],
+        [True, False, False],
+        [True, True, True],
+        [False, False, False],
+    ]

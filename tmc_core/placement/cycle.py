@@ -60,6 +60,9 @@ class Cycle:
     placed: IntArray
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
     """Intermediate arrays several plugins share within this one attempt (e.g. used fractions)."""
+    requirements: dict[Any, Any] | None = field(default=None, repr=False)
+    """Label-requirement masks shared by every attempt of one batch call (``PolicyCache``; policies
+    of a batch repeat the same few selectors), or None: computed each time."""
 
     @property
     def holding(self) -> BoolArray:

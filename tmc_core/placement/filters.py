@@ -8,7 +8,7 @@ policy term and the workload's kind alone; the pipeline computes them once per b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,8 +82,32 @@ def _label_requirement(col: Column, operator: str, values: tuple[str, ...]) -> B
     return table[np.where(col.codes >= 0, col.codes, len(col.values))]
 
 
-def affinity_mask(index: FleetIndex, affinity: ClusterAffinity) -> BoolArray:
-    """Karmada's ClusterAffinity over the whole fleet: exclude wins; all present parts ANDed."""
+def _requirement(
+    index: FleetIndex,
+    kind: str,
+    key: str,
+    operator: str,
+    values: tuple[str, ...],
+    memo: dict[Any, Any] | None,
+) -> BoolArray:
+    """``_label_requirement`` on the label (``kind`` "label") or field column ``key``, once per
+    batch call when the call's ``memo`` is given (the masks it keeps are read-only)."""
+    if memo is None:
+        col = index.label(key) if kind == "label" else index.fields[key]
+        return _label_requirement(col, operator, values)
+    memo_key = (kind, key, operator, values)
+    hit: BoolArray | None = memo.get(memo_key)
+    if hit is None:
+        hit = memo[memo_key] = _requirement(index, kind, key, operator, values, None)
+        hit.flags.writeable = False
+    return hit
+
+
+def affinity_mask(
+    index: FleetIndex, affinity: ClusterAffinity, memo: dict[Any, Any] | None = None
+) -> BoolArray:
+    """Karmada's ClusterAffinity over the whole fleet: exclude wins; all present parts ANDed.
+    ``memo``: a batch call's store of label-requirement masks (``PolicyCache.requirements``)."""
     mask = np.ones(index.size, dtype=np.bool_)
     if affinity.exclude:
         mask &= ~_names_in(index, affinity.exclude)
@@ -92,12 +116,12 @@ def affinity_mask(index: FleetIndex, affinity: ClusterAffinity) -> BoolArray:
     sel = affinity.label_selector
     if sel is not None:
         for key, value in sel.match_labels.items():
-            mask &= _label_requirement(index.label(key), "In", (value,))
+            mask &= _requirement(index, "label", key, "In", (value,), memo)
         for req in sel.match_expressions:
-            mask &= _label_requirement(index.label(req.key), req.operator, req.values)
+            mask &= _requirement(index, "label", req.key, req.operator, req.values, memo)
     if affinity.field_selector is not None:
         for freq in affinity.field_selector.match_expressions:
-            mask &= _label_requirement(index.fields[freq.key], freq.operator, freq.values)
+            mask &= _requirement(index, "field", freq.key, freq.operator, freq.values, memo)
     return mask
 
 
@@ -146,7 +170,7 @@ class ClusterAffinityFilter:
     binds_pick_fixed: ClassVar[bool] = False
 
     def mask(self, cycle: Cycle) -> BoolArray:
-        return affinity_mask(cycle.index, cycle.term)
+        return affinity_mask(cycle.index, cycle.term, cycle.requirements)
 
     def reason(self, cycle: Cycle, i: int) -> str:
         return affinity_reason(cycle.index, cycle.term, i)

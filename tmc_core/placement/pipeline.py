@@ -74,6 +74,10 @@ class PolicyCache:
     statics: dict[tuple[int, int, str], _StaticPart] = field(default_factory=dict)
     weights: dict[tuple[int, int], BoolArray] = field(default_factory=dict)
     terms: dict[int, tuple[ClusterAffinityTerm, ...]] = field(default_factory=dict)
+    requirements: dict[tuple[str, str, str, tuple[str, ...]], BoolArray] = field(default_factory=dict)
+    """Label- and field-requirement masks by (kind, key, operator, values): one index per call, and
+    its policies repeat the same few selectors (89 requirements, 19 distinct, in the benchmark's 32
+    policies)."""
     reasons: dict[tuple[int, int, str, int], dict[int, str]] = field(default_factory=dict)
     """Per policy term, kind and static filter: the words for each cluster it rejected so far (a
     static filter's reason depends on the term and the cluster only)."""
@@ -236,7 +240,9 @@ def _weights(cycle: Cycle, chosen: IntArray, cache: PolicyCache) -> IntArray:
     if not rules:
         return np.ones(chosen.size, dtype=np.int64)
     if matches is None:
-        matches = np.stack([affinity_mask(cycle.index, r.target_cluster) for r in rules])
+        matches = np.stack(
+            [affinity_mask(cycle.index, r.target_cluster, cycle.requirements) for r in rules]
+        )
         cache.weights[key] = matches
     return static_weights(matches[:, chosen], np.array([r.weight for r in rules], dtype=np.int64))
 
@@ -356,6 +362,7 @@ def _cycles(
             available=available,
             previous=previous,
             placed=placed,
+            requirements=cache.requirements,
         )
         yield cycle
 

@@ -181,7 +181,7 @@ class PreferredAffinity:
             return np.full(cycle.index.size, MAX_SCORE / 2)
         total = np.zeros(cycle.index.size)
         for t in terms:
-            total += t.weight * affinity_mask(cycle.index, t.preference)
+            total += t.weight * affinity_mask(cycle.index, t.preference, cycle.requirements)
         return (total + span) / (2 * span) * MAX_SCORE
 
 

@@ -138,6 +138,7 @@ def _part(
         available=zeros,
         previous=zeros,
         placed=placed,
+        requirements=cache.requirements,
     )
     return _static_part(cycle, DEFAULT_REGISTRY, cache)
 
