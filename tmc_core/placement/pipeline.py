@@ -240,9 +240,7 @@ def _weights(cycle: Cycle, chosen: IntArray, cache: PolicyCache) -> IntArray:
     if not rules:
         return np.ones(chosen.size, dtype=np.int64)
     if matches is None:
-        matches = np.stack(
-            [affinity_mask(cycle.index, r.target_cluster, cycle.requirements) for r in rules]
-        )
+        matches = np.stack([affinity_mask(cycle.index, r.target_cluster, cycle.requirements) for r in rules])
         cache.weights[key] = matches
     return static_weights(matches[:, chosen], np.array([r.weight for r in rules], dtype=np.int64))
 

@@ -573,7 +573,7 @@ def place_sequential_run(
     failed: dict[int, Outcome] = {}
     start = 0
     moments, slots = _moments(prog, cols)
-    columns = (*prog.columns()[:5], slots)
+    columns = (*prog.columns(), slots)
     while start < n:
         rest = tuple(a[start:] for a in columns)
         stop = start + int(kernels.place_run(rest, cols.state, cols.terms, moments, chosen[start:]))
@@ -614,7 +614,7 @@ def _rounds_compiled(
     n = len(tasks)
     cols = _Columns.of(index, prog, free, placed, _compact(prog))
     moments, slots = _moments(prog, cols)
-    columns = (*prog.columns()[:5], slots)
+    columns = (*prog.columns(), slots)
     chosen = np.full(n, -2, dtype=np.int64)
     failed: dict[int, Outcome] = {}
     order = np.arange(n, dtype=np.int64)
