@@ -231,7 +231,7 @@ def _moment(k: int, x0: float, x1: float, x2: float, x3: float) -> tuple[float, 
 
 def _balanced(variance: float) -> float:
     """BalancedAllocation's score from the variance of the used fractions."""
-    return min(max((1.0 - np.sqrt(variance)) * 100.0, 0.0), 100.0)
+    return min(max((1.0 - float(np.sqrt(variance))) * 100.0, 0.0), 100.0)
 
 
 def _scores_fused(
