@@ -340,3 +340,47 @@ def test_every_score_is_within_0_and_100_and_the_total_is_the_weighted_sum() -> 
         assert s.total == pytest.approx(weighted, abs=0.0005 * sum(map(_weight_of, s.plugins)) + 1e-9)
     totals = [s.total for s in d.explanation.scores] if d.explanation else []
     assert totals == sorted(totals, reverse=True)  # best first
+
+
+# --------------------------------------------------------------------------------------------------
+# plugins of another registry are range-checked
+
+
+class _Reckless:
+    """A score plugin that rates one cluster outside 0..100."""
+
+    def __init__(self, static: bool, bad: float) -> None:
+        self.static = static
+        self.bad = bad
+
+    def score(self, cycle: Any, prioritizer: Any, feasible: Any) -> Any:
+        import numpy as np
+
+        out = np.full(cycle.index.size, 50.0)
+        out[-1] = self.bad
+        return out
+
+
+@pytest.mark.parametrize("static", [True, False])
+@pytest.mark.parametrize("bad", [100.5, -1.0, float("nan")])
+def test_a_plugin_outside_0_and_100_is_rejected_by_name(static: bool, bad: float) -> None:
+    from types import MappingProxyType
+
+    from tmc_core.placement import place_batch
+    from tmc_core.placement.batch import PlacementTask
+    from tmc_core.placement.registry import DEFAULT_REGISTRY, Registry
+    from tmc_core.placement.scores import ScoreRangeError
+
+    # A prioritizer name is one of the vocabulary's; another registry may serve it with any plugin.
+    name = "TaintPreference" if static else "Balance"
+    registry = Registry(
+        filters=DEFAULT_REGISTRY.filters,
+        scores=MappingProxyType({**DEFAULT_REGISTRY.scores, name: _Reckless(static, bad)}),
+    )
+    fleet = [cluster("a"), cluster("b")]
+    spec = {"placementType": "PickN", "numberOfClusters": 1, "prioritizers": [{"name": name}]}
+    task = PlacementTask(workload(1), policy(replicaScheduling=DUPLICATED, **spec))
+    with pytest.raises(ScoreRangeError, match=name):
+        place_batch(fleet, [task], registry=registry)
+    # the built-in plugin under the same name passes
+    assert place_batch(fleet, [task])[0].schedulable
