@@ -261,3 +261,20 @@ def test_building_decisions_leaves_the_garbage_collector_as_it_found_it(enabled:
     finally:
         (gc.enable if was else gc.disable)()
     assert [d.total_replicas for d in decisions] == [2, 2, 2]
+
+
+def test_request_lists_are_shared_by_value_whether_or_not_they_are_the_same_object() -> None:
+    """The survey keeps one request list per value: read from manifests every workload has its own
+    object, built in code many share one; equal values must meet either way."""
+    from tmc_core.placement.batch import _survey
+
+    shared = ResourceList({"cpu": "500m", "memory": "1Gi"})
+    lists = [shared, ResourceList({"cpu": "0.5", "memory": "1024Mi"}), shared, ResourceList({"cpu": "1"})]
+    lists += [ResourceList({"memory": "1Gi", "cpu": "500m"}), ResourceList({"cpu": "1000m"})]
+    pol = policy(
+        placementType="PickN", numberOfClusters=1, replicaScheduling={"replicaSchedulingType": "Duplicated"}
+    )
+    tasks = [PlacementTask(Workload(name=f"w{k}", requests=rl), pol) for k, rl in enumerate(lists)]
+    rows = _survey(tasks, runs_single=True).rows
+    assert [dict(r) for r in rows.requests] == [dict(shared), {"cpu": lists[3]["cpu"]}]
+    assert rows.which.tolist() == [0, 0, 0, 1, 0, 1]

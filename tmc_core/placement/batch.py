@@ -249,6 +249,8 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
     order = _order(workloads)
     policies: dict[int, bool] = {}
     requests: dict[int, int] = {}  # request lists are often shared objects: try identity first
+    # (only the first object of each value is remembered by identity: a batch read from manifests
+    # has one object per workload, and remembering them all cost more than the lookups it saved)
     by_value: dict[ResourceList, int] = {}
     distinct: list[ResourceList] = []
     term_rows: dict[tuple[int, str, str], int] = {}
@@ -266,10 +268,9 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
         v = requests.get(id(rl))
         if v is None:
             v = by_value.get(rl)
-            if v is None:
-                v = by_value[rl] = len(distinct)
+            if v is None:  # the first list of its value: later uses of this object hit by identity
+                v = by_value[rl] = requests[id(rl)] = len(distinct)
                 distinct.append(rl)
-            requests[id(rl)] = v
         if not runs_single:
             continue
         policy = task.policy
