@@ -160,11 +160,15 @@ def test_compacted_columns_give_the_same_decisions(
     st.integers(20, 60),
     st.sampled_from(["sequential", "batched"]),
     st.integers(1, 16),
+    st.sampled_from([0.0, 0.3, 1.0]),
 )
-def test_score_cache_gives_the_same_decisions(seed: int, n_clusters: int, mode: str, batch_size: int) -> None:
+def test_score_cache_gives_the_same_decisions(
+    seed: int, n_clusters: int, mode: str, batch_size: int, ratio: float
+) -> None:
     """The kernels' per-request score cache (kept up to date as clusters take workloads) holds what
-    the fused pass computes: forced on, forced off and the numpy pipeline decide alike, on the
-    benchmark's fleets (2 to 4 scored resources per request, every dynamic prioritizer)."""
+    the fused pass computes: on for every request, for some (``ratio``), off, and the numpy
+    pipeline decide alike, on the benchmark's fleets (2 to 4 scored resources per request, every
+    dynamic prioritizer)."""
     import pytest
 
     from tmc_core.placement import kernels, single
@@ -183,7 +187,7 @@ def test_score_cache_gives_the_same_decisions(seed: int, n_clusters: int, mode: 
                 mp.setattr(single, name, value)
             return assign_batch(index, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
 
-    on = run(MOMENTS_MIN_ROWS_PER_REQUEST=0, MOMENTS_MAX_REQUEST_SHARE=1e9)
+    on = run(MOMENTS_COST_RATIO=ratio)
     off = run(MOMENTS_MAX_BYTES=0)
     assert (on.clusters == off.clusters).all() and (on.offsets == off.offsets).all()
     assert (on.schedulable == off.schedulable).all()
@@ -209,8 +213,7 @@ def test_score_cache_on_small_fleets(
         pytest.skip("numba not installed (the 'fast' extra)")
     fleet, tasks = world
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(single, "MOMENTS_MIN_ROWS_PER_REQUEST", 0)
-        mp.setattr(single, "MOMENTS_MAX_REQUEST_SHARE", 1e9)
+        mp.setattr(single, "MOMENTS_COST_RATIO", 0.0)
         on = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(single, "MOMENTS_MAX_BYTES", 0)

@@ -139,7 +139,7 @@ def _row(
     if weights[0] != 0.0 or weights[1] != 0.0 or weights[2] != 0.0 or weights[3] != 0.0:
         if k < 2 or k > 4:
             _general_jit(request, k, scored, state, lo, n, top, weights, buf)
-        elif moments[MEAN].shape[0] > 0:
+        elif which >= 0:  # a cached request (see ``MEAN``)
             _cached_jit(which, moments, state, lo, n, top, weights, total)
         else:
             _fused_jit(request, k, scored, state, lo, n, top, weights, buf)
