@@ -53,6 +53,20 @@ def single_worlds(draw: st.DrawFn) -> tuple[list[Cluster], list[PlacementTask]]:
     return fleet, tasks
 
 
+def _placed_with(
+    fleet: list[Cluster], tasks: list[PlacementTask], mode: str, batch_size: int, **settings: float
+) -> Any:
+    """``place_batch`` with module settings of ``tmc_core.placement.single`` patched for the call."""
+    import pytest
+
+    from tmc_core.placement import single
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in settings.items():
+            mp.setattr(single, name, value)
+        return place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+
+
 @SETTINGS
 @given(single_worlds(), st.integers(1, 5), st.booleans())
 def test_batched_never_overcommits_and_places_whole_workloads(
@@ -139,18 +153,15 @@ def test_compacted_columns_give_the_same_decisions(
     """Per-term compacted columns only drop clusters a term excludes; nothing else may change."""
     import pytest
 
-    from tmc_core.placement import kernels, single
+    from tmc_core.placement import kernels
 
     if not kernels.AVAILABLE:
         pytest.skip("numba not installed (the 'fast' extra)")
     fleet, tasks = world
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(single, "COMPACT_MIN_TASKS_PER_TERM", 1_000_000)
-        shared = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(single, "COMPACT_MIN_TASKS_PER_TERM", 0)
-        mp.setattr(single, "COMPACT_MAX_SHARE", 1.0)
-        compact = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+    shared = _placed_with(fleet, tasks, mode, batch_size, COMPACT_MIN_TASKS_PER_TERM=1_000_000)
+    compact = _placed_with(
+        fleet, tasks, mode, batch_size, COMPACT_MIN_TASKS_PER_TERM=0, COMPACT_MAX_SHARE=1.0
+    )
     assert compact == shared
 
 
@@ -207,15 +218,11 @@ def test_score_cache_on_small_fleets(
     four slots, zero requests, workloads nothing fits) decides as the fused pass does."""
     import pytest
 
-    from tmc_core.placement import kernels, single
+    from tmc_core.placement import kernels
 
     if not kernels.AVAILABLE:
         pytest.skip("numba not installed (the 'fast' extra)")
     fleet, tasks = world
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(single, "MOMENTS_COST_RATIO", 0.0)
-        on = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(single, "MOMENTS_MAX_BYTES", 0)
-        off = place_batch(fleet, tasks, mode=mode, batch_size=batch_size)  # type: ignore[arg-type]
+    on = _placed_with(fleet, tasks, mode, batch_size, MOMENTS_COST_RATIO=0.0)
+    off = _placed_with(fleet, tasks, mode, batch_size, MOMENTS_MAX_BYTES=0)
     assert on == off

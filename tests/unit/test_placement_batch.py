@@ -278,3 +278,29 @@ def test_request_lists_are_shared_by_value_whether_or_not_they_are_the_same_obje
     rows = _survey(tasks, runs_single=True).rows
     assert [dict(r) for r in rows.requests] == [dict(shared), {"cpu": lists[3]["cpu"]}]
     assert rows.which.tolist() == [0, 0, 0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_survey_takes_exactly_the_tasks_batchable_takes(
+    compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_survey`` writes ``batchable``'s rule out for speed (0.3-0.4 ms per 10k tasks); the two
+    must agree on every kind of task: single-cluster or not, running somewhere, zero replicas."""
+    from tmc_core.placement import kernels
+    from tmc_core.placement.batch import _survey
+    from tmc_core.placement.single import batchable
+
+    monkeypatch.setattr(kernels, "AVAILABLE", kernels.AVAILABLE and compiled)
+    single = policy(
+        placementType="PickN", numberOfClusters=1, replicaScheduling={"replicaSchedulingType": "Duplicated"}
+    )
+    spread = policy(replicaScheduling=DYNAMIC)
+    tasks = [
+        PlacementTask(workload(replicas, name=f"w{k}"), pol, current=current or {})
+        for k, (pol, replicas, current) in enumerate(
+            itertools.product([single, spread], [0, 2], [None, {"a": 0}, {"a": 2}])
+        )
+    ]
+    eligible = _survey(tasks, runs_single=True).eligible
+    assert eligible.tolist() == [batchable(t) for t in tasks]
+    assert any(eligible) and not all(eligible)

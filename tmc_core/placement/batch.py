@@ -277,7 +277,7 @@ def _survey(tasks: Sequence[PlacementTask], *, runs_single: bool) -> _Survey:
         fits = policies.get(id(policy))
         if fits is None:
             fits = policies[id(policy)] = single_policy(policy)
-        # batchable(task, fits), inline
+        # batchable(task, fits), written out (a unit test keeps the two in step)
         if not fits:
             continue
         current = task.current

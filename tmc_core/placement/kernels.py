@@ -139,7 +139,7 @@ def _row(
     if weights[0] != 0.0 or weights[1] != 0.0 or weights[2] != 0.0 or weights[3] != 0.0:
         if k < 2 or k > 4:
             _general_jit(request, k, scored, state, lo, n, top, weights, buf)
-        elif which >= 0:  # a cached request (see ``MEAN``)
+        elif 0 <= which < moments[MEAN].shape[0]:  # a cached request (see ``MEAN``)
             _cached_jit(which, moments, state, lo, n, top, weights, total)
         else:
             _fused_jit(request, k, scored, state, lo, n, top, weights, buf)
@@ -278,32 +278,27 @@ def _scores_fused(
     inv_t = state[INV]
     lim_t = state[LIM]
     placed = state[PLACED]
-    dummy = used_t.shape[0] - 1
-    rows = np.full(4, dummy, dtype=np.int64)
-    qs = np.zeros(4)
+    # The scored rows and amounts as scalars (as in _row: no array allocated per row); the spare
+    # last row (used 0, inverse 0, limited) fills the unused ones.
+    r0 = r1 = r2 = r3 = used_t.shape[0] - 1
+    q0 = q1 = q2 = q3 = 0.0
     j = 0
     for r in range(scored.shape[0]):
         if scored[r]:
-            rows[j] = r
-            qs[j] = float(request[r])
+            if j == 0:
+                r0, q0 = r, float(request[r])
+            elif j == 1:
+                r1, q1 = r, float(request[r])
+            elif j == 2:
+                r2, q2 = r, float(request[r])
+            elif j == 3:
+                r3, q3 = r, float(request[r])
             j += 1
     hi = lo + n
-    u0, u1, u2, u3 = (
-        used_t[rows[0], lo:hi],
-        used_t[rows[1], lo:hi],
-        used_t[rows[2], lo:hi],
-        used_t[rows[3], lo:hi],
-    )
-    i0, i1, i2, i3 = (
-        inv_t[rows[0], lo:hi],
-        inv_t[rows[1], lo:hi],
-        inv_t[rows[2], lo:hi],
-        inv_t[rows[3], lo:hi],
-    )
-    l0, l1 = lim_t[rows[0], lo:hi], lim_t[rows[1], lo:hi]
-    l2, l3 = lim_t[rows[2], lo:hi], lim_t[rows[3], lo:hi]
+    u0, u1, u2, u3 = used_t[r0, lo:hi], used_t[r1, lo:hi], used_t[r2, lo:hi], used_t[r3, lo:hi]
+    i0, i1, i2, i3 = inv_t[r0, lo:hi], inv_t[r1, lo:hi], inv_t[r2, lo:hi], inv_t[r3, lo:hi]
+    l0, l1, l2, l3 = lim_t[r0, lo:hi], lim_t[r1, lo:hi], lim_t[r2, lo:hi], lim_t[r3, lo:hi]
     placed = placed[lo:hi]
-    q0, q1, q2, q3 = qs[0], qs[1], qs[2], qs[3]
     total = buf[0][:n]
     # Pass 1: each column's mean used fraction and their variance (a resource the workload does not
     # score would add an exact zero, so leaving it out changes no bit).
